@@ -353,7 +353,8 @@ public final class Graph {
 
     public Value reshape(Value a, Value shape) { return op1(Op.RESHAPE, Map.of(), a, shape); }
     public Value reshape(Value a, long... shape) { return reshape(a, constInt64(shape)); }
-    public Value transpose(Value a, long... perm) { return op1(Op.TRANSPOSE, attrs("perm", perm), a); }
+    /** No perm: reverse the axes (ONNX default). */
+    public Value transpose(Value a, long... perm) { return op1(Op.TRANSPOSE, perm.length == 0 ? Map.of() : attrs("perm", perm), a); }
     public Value concat(long axis, Value... xs) { return op1(Op.CONCAT, attrs("axis", axis), xs); }
     public Value concat(long axis, List<Value> xs) { return concat(axis, xs.toArray(new Value[0])); }
 
@@ -379,7 +380,8 @@ public final class Graph {
     }
 
     public Value unsqueeze(Value a, long... axes) { return op1(Op.UNSQUEEZE, Map.of(), a, constInt64(axes)); }
-    public Value squeeze(Value a, long... axes) { return op1(Op.SQUEEZE, Map.of(), a, constInt64(axes)); }
+    /** No axes: remove every dimension of size 1 (an empty axes input would mean the same to ORT but not to inference). */
+    public Value squeeze(Value a, long... axes) { return op1(Op.SQUEEZE, Map.of(), a, axes.length == 0 ? null : constInt64(axes)); }
     public Value expand(Value a, Value shape) { return op1(Op.EXPAND, Map.of(), a, shape); }
 
     public Value pad(Value a, Value pads, Value constantValue) {

@@ -499,7 +499,8 @@ final class ShapeInference {
             en = Math.max(0, Math.min(len, en));
             return en > st ? (en - st + step - 1) / step : 0;
         }
-        st = Math.max(-1, Math.min(len - 1, st));
+        if (len == 0) return 0;
+        st = Math.max(0, Math.min(len - 1, st));
         en = Math.max(-1, Math.min(len - 1, en));
         return st > en ? (st - en + (-step) - 1) / (-step) : 0;
     }

@@ -1,0 +1,30 @@
+package org.catonnx.nn;
+
+import org.catonnx.onnx.Graph;
+import org.catonnx.onnx.Value;
+
+/** RMSNorm over the last axis, computed in float32 like the reference: x * rsqrt(mean(x^2) + eps) * w. */
+public final class RmsNorm {
+    private final BuildContext c;
+    private final String name;
+    private final int size;
+    private final double eps;
+
+    public RmsNorm(BuildContext c, String name, int size, double eps) {
+        this.c = c;
+        this.name = name;
+        this.size = size;
+        this.eps = eps;
+    }
+
+    public Value forward(Value x) {
+        Graph g = c.g;
+        try (Graph.Scope s = g.scope(name.substring(name.lastIndexOf('.') + 1))) {
+            Value xf = g.cast(x, c.accumulate());
+            Value ms = g.reduceMean(g.mul(xf, xf), true, -1);
+            Value inv = g.reciprocal(g.sqrt(g.add(ms, c.scalarAcc(eps))));
+            Value y = g.mul(g.mul(xf, inv), c.normParam(name + ".weight", size));
+            return g.cast(y, x.type());
+        }
+    }
+}
