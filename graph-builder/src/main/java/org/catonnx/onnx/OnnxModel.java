@@ -90,7 +90,9 @@ public final class OnnxModel {
         for (Value v : g.outputs()) b.addOutput(valueInfo(v));
         if (g.isRoot()) {
             for (Graph.Initializer init : g.initializers().values()) {
-                b.addInitializer(tensorProto(init.value.name(), init.data, external, minExternal));
+                // small int constants (shapes, axes, k) stay inline: ORT's load-time shape inference cannot read them from external data
+                ExternalData ext = init.value.constant() != null ? null : external;
+                b.addInitializer(tensorProto(init.value.name(), init.data, ext, minExternal));
             }
         }
         return b.build();

@@ -1,0 +1,93 @@
+package org.catonnx.runtime.verify;
+
+import org.catonnx.exporter.reference.ReferenceCase;
+import org.catonnx.graphs.ForwardGraphs;
+import org.catonnx.graphs.GraphOptions;
+import org.catonnx.models.ModelSpec;
+import org.catonnx.models.Variant;
+import org.catonnx.onnx.Graph;
+import org.catonnx.onnx.OnnxModel;
+import org.catonnx.onnx.TensorData;
+import org.catonnx.runtime.ModelSession;
+import org.catonnx.runtime.OrtRuntime;
+import org.catonnx.runtime.SessionConfig;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Builds a reference directory's graphs from its weights, runs them and compares every tensor
+ * the directory holds: logits (per chunk size for adaptive models), ragged logits and loss.
+ */
+public final class ReferenceVerifier {
+    public static final double LOGITS_TOLERANCE = 1e-4;
+    public static final double LOSS_TOLERANCE = 1e-5;
+
+    private final GraphOptions options;
+    private final SessionConfig session;
+    private final Consumer<String> progress;
+
+    public ReferenceVerifier(GraphOptions options, SessionConfig session, Consumer<String> progress) {
+        this.options = options;
+        this.session = session;
+        this.progress = progress;
+    }
+
+    public List<Check> verify(ReferenceCase rc) throws IOException {
+        ModelSpec spec = rc.spec();
+        List<Check> checks = new ArrayList<>();
+        double tol = logitsTolerance();
+        TensorData ids = rc.require(ForwardGraphs.INPUT_IDS);
+        if (spec.variant == Variant.CAT_ADAPTIVE) {
+            for (int chunk : spec.chunkSizes()) {
+                String key = "logits.p" + Integer.numberOfTrailingZeros(chunk);
+                Optional<TensorData> want = rc.io(key);
+                if (want.isPresent()) checks.add(compareLogits(rc, chunk, ids, want.get(), key, tol));
+            }
+        } else {
+            Optional<TensorData> want = rc.io(ForwardGraphs.LOGITS);
+            if (want.isPresent()) checks.add(compareLogits(rc, spec.chunkSize(), ids, want.get(), ForwardGraphs.LOGITS, tol));
+        }
+        Optional<TensorData> raggedIds = rc.io("ragged.input_ids");
+        Optional<TensorData> raggedLogits = rc.io("ragged.logits");
+        if (raggedIds.isPresent() && raggedLogits.isPresent()) {
+            checks.add(compareLogits(rc, spec.chunkSize(), raggedIds.get(), raggedLogits.get(), "ragged.logits", tol));
+        }
+        Optional<TensorData> loss = rc.io(ForwardGraphs.LOSS);
+        Optional<TensorData> labels = rc.io(ForwardGraphs.LABELS);
+        if (loss.isPresent() && labels.isPresent()) {
+            progress.accept("loss");
+            Graph g = ForwardGraphs.loss(spec, rc.weights(), spec.chunkSize(), options);
+            TensorData got = run(g, Map.of(ForwardGraphs.INPUT_IDS, ids, ForwardGraphs.LABELS, labels.get())).get(ForwardGraphs.LOSS);
+            checks.add(new Check(ForwardGraphs.LOSS, "rel", Check.maxRelative(got.toFloats(), loss.get().toFloats()),
+                    options.precision == org.catonnx.onnx.DType.FLOAT ? LOSS_TOLERANCE : 1e-2, ""));
+        }
+        return checks;
+    }
+
+    private double logitsTolerance() {
+        switch (options.precision) {
+            case FLOAT: return LOGITS_TOLERANCE;
+            case FLOAT16: return 5e-2;
+            default: return 2.5e-1;
+        }
+    }
+
+    private Check compareLogits(ReferenceCase rc, int chunk, TensorData ids, TensorData want, String key, double tol) {
+        progress.accept(key + (chunk > 0 ? " (chunk " + chunk + ")" : ""));
+        Graph g = ForwardGraphs.forward(rc.spec(), rc.weights(), chunk, options);
+        TensorData got = run(g, Map.of(ForwardGraphs.INPUT_IDS, ids)).get(ForwardGraphs.LOGITS);
+        return new Check(key, "abs", Check.maxAbs(got.toFloats(), want.toFloats()), tol,
+                "input " + java.util.Arrays.toString(ids.shape()));
+    }
+
+    private Map<String, TensorData> run(Graph g, Map<String, TensorData> feeds) {
+        try (ModelSession s = OrtRuntime.get().open(new OnnxModel(g).toBytes(), session)) {
+            return s.run(feeds);
+        }
+    }
+}
