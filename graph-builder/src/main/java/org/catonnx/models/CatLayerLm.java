@@ -6,6 +6,7 @@ import org.catonnx.nn.CausalAttention;
 import org.catonnx.nn.Embedding;
 import org.catonnx.nn.Linear;
 import org.catonnx.nn.RmsNorm;
+import org.catonnx.nn.Rope;
 import org.catonnx.nn.TransformerBlock;
 import org.catonnx.onnx.Graph;
 import org.catonnx.onnx.Value;
@@ -56,7 +57,7 @@ public final class CatLayerLm implements LanguageModel {
             if (cat != null) {
                 x = layers.get(i).forward(x, cat::forward);
             } else {
-                if (rope == null) rope = RopeSlices.firstN(g, layers.get(i).attention().rope().tables(spec.blockSize()), g.shape(padded, 1));
+                if (rope == null) rope = Rope.firstN(g, layers.get(i).attention().rope().tables(spec.blockSize()), g.shape(padded, 1));
                 x = layers.get(i).forward(x, rope[0], rope[1], dense);
             }
         }

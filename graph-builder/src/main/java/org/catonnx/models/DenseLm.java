@@ -5,6 +5,7 @@ import org.catonnx.nn.CausalAttention;
 import org.catonnx.nn.Embedding;
 import org.catonnx.nn.Linear;
 import org.catonnx.nn.RmsNorm;
+import org.catonnx.nn.Rope;
 import org.catonnx.nn.TransformerBlock;
 import org.catonnx.onnx.Graph;
 import org.catonnx.onnx.Value;
@@ -31,12 +32,15 @@ public final class DenseLm implements LanguageModel {
     }
 
     public List<TransformerBlock> layers() { return layers; }
+    public Embedding wte() { return wte; }
+    public RmsNorm norm() { return norm; }
+    public Linear output() { return output; }
 
     @Override
     public Value forward(Value ids) {
         Graph g = c.g;
         Value x = wte.forward(ids);
-        Value[] rope = RopeSlices.firstN(g, layers.get(0).attention().rope().tables(cfg.blockSize), g.shape(ids, 1));
+        Value[] rope = Rope.firstN(g, layers.get(0).attention().rope().tables(cfg.blockSize), g.shape(ids, 1));
         CausalAttention core = new CausalAttention();
         for (TransformerBlock layer : layers) x = layer.forward(x, rope[0], rope[1], core);
         return output.forward(norm.forward(x));

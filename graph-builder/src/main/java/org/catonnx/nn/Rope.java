@@ -45,6 +45,17 @@ public final class Rope {
         return c.g.initializer(name, t, false);
     }
 
+    /** {cos[:n], sin[:n]} with n a 1-element int64 tensor. */
+    public static Value[] firstN(Graph g, Value[] tables, Value n) {
+        Value zero = g.constInt64(0), axis = g.constInt64(0);
+        return new Value[] {g.slice(tables[0], zero, n, axis, null), g.slice(tables[1], zero, n, axis, null)};
+    }
+
+    /** {cos, sin} rows at the given positions [n] (int64). */
+    public static Value[] rows(Graph g, Value[] tables, Value positions) {
+        return new Value[] {g.gather(tables[0], positions, 0), g.gather(tables[1], positions, 0)};
+    }
+
     /** x: [..., P, head_dim]; cos/sin: [P, nElem] (broadcast over leading axes). */
     public Value apply(Value x, Value cos, Value sin) {
         Graph g = c.g;

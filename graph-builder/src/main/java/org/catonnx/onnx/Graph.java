@@ -272,7 +272,10 @@ public final class Graph {
     public Value pow(Value a, Value b) { return op1(Op.POW, Map.of(), a, b); }
     public Value max(Value... xs) { return op1(Op.MAX, Map.of(), xs); }
     public Value min(Value... xs) { return op1(Op.MIN, Map.of(), xs); }
-    public Value mod(Value a, Value b) { return op1(Op.MOD, Map.of(), a, b); }
+    public Value mod(Value a, Value b) {
+        // ONNX requires fmod=1 for floating inputs (C fmod semantics); integers use Python's sign rule
+        return op1(Op.MOD, a.type().isFloating() ? attrs("fmod", 1L) : Map.of(), a, b);
+    }
     public Value equal(Value a, Value b) { return op1(Op.EQUAL, Map.of(), a, b); }
     public Value less(Value a, Value b) { return op1(Op.LESS, Map.of(), a, b); }
     public Value lessOrEqual(Value a, Value b) { return op1(Op.LESS_OR_EQUAL, Map.of(), a, b); }

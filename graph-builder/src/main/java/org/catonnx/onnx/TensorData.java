@@ -135,6 +135,35 @@ public final class TensorData {
         return new TensorData(target, shape, b);
     }
 
+    /** Joins tensors of one type along an axis (host side, e.g. to batch cache entries). */
+    public static TensorData concat(int axis, TensorData... parts) {
+        TensorData first = parts[0];
+        long[] shape = first.shape();
+        int r = shape.length;
+        long along = 0;
+        for (TensorData p : parts) {
+            if (p.type != first.type || p.rank() != r) throw new IllegalArgumentException("cannot concat " + first + " and " + p);
+            for (int i = 0; i < r; i++) {
+                if (i != axis && p.shape[i] != shape[i]) throw new IllegalArgumentException("cannot concat " + first + " and " + p + " on axis " + axis);
+            }
+            along += p.shape[axis];
+        }
+        shape[axis] = along;
+        long outer = 1;
+        for (int i = 0; i < axis; i++) outer *= shape[i];
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(numElements(shape) * first.type.bytes)).order(ByteOrder.LITTLE_ENDIAN);
+        for (long o = 0; o < outer; o++) {
+            for (TensorData p : parts) {
+                long inner = p.numElements() / Math.max(1, outer) * p.type.bytes;
+                ByteBuffer src = p.bytes();
+                src.position((int) (o * inner)).limit((int) ((o + 1) * inner));
+                out.put(src);
+            }
+        }
+        out.flip();
+        return new TensorData(first.type, shape, out);
+    }
+
     public TensorData reshape(long... newShape) {
         if (numElements(newShape) != numElements()) {
             throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(newShape));

@@ -1,0 +1,68 @@
+package org.catonnx.runtime.generate;
+
+import org.catonnx.graphs.DecodeGraphs;
+import org.catonnx.graphs.GraphOptions;
+import org.catonnx.models.ModelSpec;
+import org.catonnx.models.Variant;
+import org.catonnx.nn.WeightSource;
+import org.catonnx.onnx.Graph;
+import org.catonnx.onnx.OnnxModel;
+import org.catonnx.runtime.ModelSession;
+import org.catonnx.runtime.OrtRuntime;
+import org.catonnx.runtime.SessionConfig;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The ONNX Runtime sessions of the decode graphs of one model and chunk size, by graph kind. */
+public final class DecodeSessions implements AutoCloseable {
+    public static final String START = "start";
+    public static final String COMPRESS = "compress";
+    public static final String SUMMARIES = "summaries";
+    public static final String TOKENS = "tokens";
+    public static final String STEP = "step";
+
+    private final Map<String, ModelSession> sessions;
+    private final GraphOptions options;
+
+    public DecodeSessions(Map<String, ModelSession> sessions, GraphOptions options) {
+        this.sessions = sessions;
+        this.options = options;
+    }
+
+    /** Builds the decode graphs in memory from weights and opens them. */
+    public static DecodeSessions build(ModelSpec spec, WeightSource w, int chunk, GraphOptions o, SessionConfig sc) {
+        Map<String, Graph> graphs = new LinkedHashMap<>();
+        if (spec.variant == Variant.TRANSFORMER) {
+            graphs.put(STEP, DecodeGraphs.denseStep(spec, w, o));
+        } else {
+            graphs.put(START, DecodeGraphs.start(spec, w, chunk, o));
+            graphs.put(COMPRESS, DecodeGraphs.compress(spec, w, chunk, o));
+            graphs.put(SUMMARIES, DecodeGraphs.summaries(spec, w, chunk, o));
+            graphs.put(TOKENS, DecodeGraphs.tokens(spec, w, chunk, o));
+        }
+        Map<String, ModelSession> s = new LinkedHashMap<>();
+        try {
+            for (Map.Entry<String, Graph> e : graphs.entrySet()) {
+                s.put(e.getKey(), OrtRuntime.get().open(new OnnxModel(e.getValue()).toBytes(), sc));
+            }
+        } catch (RuntimeException e) {
+            s.values().forEach(ModelSession::close);
+            throw e;
+        }
+        return new DecodeSessions(s, o);
+    }
+
+    public ModelSession get(String kind) {
+        ModelSession s = sessions.get(kind);
+        if (s == null) throw new IllegalStateException("no " + kind + " decode graph loaded");
+        return s;
+    }
+
+    public GraphOptions options() { return options; }
+
+    @Override
+    public void close() {
+        sessions.values().forEach(ModelSession::close);
+    }
+}

@@ -1,0 +1,43 @@
+package org.catonnx.runtime.generate;
+
+import java.util.Set;
+
+/**
+ * How to generate: how many new tokens, when to stop, and how to pick tokens (greedy when
+ * temperature is 0; else sampling with optional top-k / top-p and a seed for reproducibility).
+ */
+public final class GenerationConfig {
+    public final int maxNewTokens;
+    public final Set<Long> stopTokens;
+    public final double temperature;
+    public final int topK;
+    public final double topP;
+    public final long seed;
+
+    public GenerationConfig(int maxNewTokens, Set<Long> stopTokens, double temperature, int topK, double topP, long seed) {
+        if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
+        if (temperature < 0 || Double.isNaN(temperature)) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0 (0 = off), got " + topK);
+        if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
+        this.maxNewTokens = maxNewTokens;
+        this.stopTokens = Set.copyOf(stopTokens);
+        this.temperature = temperature;
+        this.topK = topK;
+        this.topP = topP;
+        this.seed = seed;
+    }
+
+    public static GenerationConfig greedy(int maxNewTokens) {
+        return new GenerationConfig(maxNewTokens, Set.of(), 0, 0, 1, 0);
+    }
+
+    public GenerationConfig withSampling(double temperature, int topK, double topP, long seed) {
+        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed);
+    }
+
+    public GenerationConfig withStopTokens(Set<Long> stop) {
+        return new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed);
+    }
+
+    public boolean greedy() { return temperature == 0; }
+}

@@ -1,0 +1,118 @@
+package org.catonnx.runtime.generate;
+
+import org.catonnx.models.ModelSpec;
+import org.catonnx.models.Variant;
+import org.catonnx.onnx.TensorData;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Generates continuations for a batch of prompts with a cached decoder. Prompts of equal
+ * length run in lockstep as one batch; different lengths run as separate batches (CAT chunk
+ * boundaries are positional, so rows of different lengths cannot share a step).
+ */
+public final class Generator implements AutoCloseable {
+    private final ModelSpec spec;
+    private final int chunk;
+    private final DecodeSessions sessions;
+
+    public Generator(ModelSpec spec, int chunk, DecodeSessions sessions) {
+        this.spec = spec;
+        this.chunk = chunk;
+        this.sessions = sessions;
+    }
+
+    public ModelSpec spec() { return spec; }
+    public int chunk() { return chunk; }
+
+    public List<long[]> generate(List<long[]> prompts, GenerationConfig cfg, TokenListener listener) {
+        validate(prompts);
+        Sampler sampler = new Sampler(cfg, spec.vocabSize());
+        Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
+        for (int i = 0; i < prompts.size(); i++) byLength.computeIfAbsent(prompts.get(i).length, k -> new ArrayList<>()).add(i);
+        long[][] results = new long[prompts.size()][];
+        for (List<Integer> group : byLength.values()) {
+            long[][] batch = new long[group.size()][];
+            for (int r = 0; r < batch.length; r++) batch[r] = prompts.get(group.get(r));
+            long[][] out = runBatch(batch, cfg, sampler, (row, step, token) -> listener.onToken(group.get(row), step, token));
+            for (int r = 0; r < batch.length; r++) results[group.get(r)] = out[r];
+        }
+        return Arrays.asList(results);
+    }
+
+    private long[][] runBatch(long[][] prompts, GenerationConfig cfg, Sampler sampler, TokenListener listener) {
+        int b = prompts.length, v = spec.paddedVocabSize();
+        int room = spec.blockSize() - prompts[0].length;
+        int steps = Math.min(cfg.maxNewTokens, room);
+        List<List<Long>> out = new ArrayList<>();
+        boolean[] done = new boolean[b];
+        for (int r = 0; r < b; r++) out.add(new ArrayList<>());
+        try (Stepper s = stepper()) {
+            float[] logits = s.start(prompts);
+            for (int step = 0; step < steps; step++) {
+                long[] next = new long[b];
+                boolean all = true;
+                for (int r = 0; r < b; r++) {
+                    next[r] = sampler.pick(logits, r * v);
+                    if (done[r]) continue;
+                    out.get(r).add(next[r]);
+                    listener.onToken(r, step, next[r]);
+                    if (cfg.stopTokens.contains(next[r])) done[r] = true;
+                    all &= done[r];
+                }
+                if (all || step == steps - 1) break;
+                logits = s.next(next);
+            }
+        }
+        long[][] res = new long[b][];
+        for (int r = 0; r < b; r++) res[r] = out.get(r).stream().mapToLong(Long::longValue).toArray();
+        return res;
+    }
+
+    private Stepper stepper() {
+        return spec.variant == Variant.TRANSFORMER ? new DenseStepper(spec, sessions) : new CatStepper(spec, chunk, sessions);
+    }
+
+    private void validate(List<long[]> prompts) {
+        if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts given");
+        for (int i = 0; i < prompts.size(); i++) {
+            long[] p = prompts.get(i);
+            if (p == null || p.length == 0) throw new IllegalArgumentException("prompt " + i + " is empty: give at least one token");
+            if (p.length >= spec.blockSize()) {
+                throw new IllegalArgumentException("prompt " + i + " has " + p.length + " tokens; the model's context is "
+                        + spec.blockSize() + " tokens, so a prompt may have at most " + (spec.blockSize() - 1));
+            }
+            for (long t : p) {
+                if (t < 0 || t >= spec.vocabSize()) {
+                    throw new IllegalArgumentException("prompt " + i + " has token id " + t + "; allowed ids are 0.." + (spec.vocabSize() - 1));
+                }
+            }
+        }
+    }
+
+    /** Rows of the last position of logits [B, n, V] as [B * V]. */
+    static float[] lastPosition(TensorData logits) {
+        long[] s = logits.shape();
+        int b = (int) s[0], n = (int) s[1], v = (int) s[2];
+        float[] all = logits.toFloats();
+        float[] out = new float[b * v];
+        for (int r = 0; r < b; r++) System.arraycopy(all, (r * n + n - 1) * v, out, r * v, v);
+        return out;
+    }
+
+    static TensorData ids(long[][] rows, int from, int to) {
+        int b = rows.length, n = to - from;
+        long[] flat = new long[b * n];
+        for (int r = 0; r < b; r++) System.arraycopy(rows[r], from, flat, r * n, n);
+        return TensorData.ofLongs(flat, b, n);
+    }
+
+    @Override
+    public void close() {
+        sessions.close();
+    }
+}

@@ -1,0 +1,48 @@
+package org.catonnx.runtime.golden;
+
+import org.catonnx.exporter.reference.ReferenceCase;
+import org.catonnx.graphs.GraphOptions;
+import org.catonnx.onnx.TensorData;
+import org.catonnx.runtime.SessionConfig;
+import org.catonnx.runtime.generate.DecodeSessions;
+import org.catonnx.runtime.generate.GenerationConfig;
+import org.catonnx.runtime.generate.Generator;
+import org.catonnx.runtime.generate.TokenListener;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/** Greedy chunk-by-chunk generation reproduces the reference's gen.output token for token. */
+class GoldenGenerationTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"cat_c4", "cat_c8_qknorm"})
+    void reproducesReferenceGeneration(String name) throws Exception {
+        try (ReferenceCase rc = ReferenceCase.open(GoldenCases.dir(name))) {
+            TensorData prompt = rc.require("gen.prompt"), want = rc.require("gen.output");
+            int b = (int) prompt.dim(0), p = (int) prompt.dim(1), n = (int) want.dim(1);
+            long[] pf = prompt.toLongs(), wf = want.toLongs();
+            List<long[]> prompts = new ArrayList<>();
+            for (int r = 0; r < b; r++) prompts.add(Arrays.copyOfRange(pf, r * p, (r + 1) * p));
+            try (Generator gen = new Generator(rc.spec(), rc.spec().chunkSize(),
+                    DecodeSessions.build(rc.spec(), rc.weights(), rc.spec().chunkSize(), GraphOptions.defaults(), SessionConfig.defaults()))) {
+                List<long[]> out = gen.generate(prompts, GenerationConfig.greedy(n), TokenListener.NONE);
+                for (int r = 0; r < b; r++) {
+                    long[] expect = Arrays.copyOfRange(wf, r * n, (r + 1) * n);
+                    int first = firstMismatch(expect, out.get(r));
+                    System.out.println(name + " row " + r + ": " + out.get(r).length + " tokens, first mismatch " + first);
+                    assertArrayEquals(expect, out.get(r), name + " row " + r + " differs first at " + first);
+                }
+            }
+        }
+    }
+
+    static int firstMismatch(long[] a, long[] b) {
+        for (int i = 0; i < Math.min(a.length, b.length); i++) if (a[i] != b[i]) return i;
+        return a.length == b.length ? -1 : Math.min(a.length, b.length);
+    }
+}
