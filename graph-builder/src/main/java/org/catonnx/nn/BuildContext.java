@@ -48,7 +48,7 @@ public final class BuildContext {
     private Value param(String name, DType type, long... shape) {
         Value v = params.get(name);
         if (v != null) return v;
-        TensorData t = weights.tensor(name);
+        TensorData t = weights.tensor(name, shape);
         if (!Arrays.equals(t.shape(), shape)) {
             throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                     + ", the model needs " + Arrays.toString(shape));

@@ -10,6 +10,11 @@ public interface WeightSource {
     /** The tensor of that name; throws MissingWeightException when absent. */
     TensorData tensor(String name);
 
+    /** The tensor a model asks for with the shape it needs (sources that create weights use the shape). */
+    default TensorData tensor(String name, long[] shape) {
+        return tensor(name);
+    }
+
     static WeightSource of(Map<String, TensorData> tensors) {
         return name -> {
             TensorData t = tensors.get(name);
