@@ -71,10 +71,13 @@ public final class Compressor {
 
     /** proj_fx weight; adaptive CAT resizes it to the chunk size in use (bilinear, at export time). */
     private Value projection() {
-        long inFull = (long) cfg.chunkSize * cfg.dim;
-        Value full = c.param("f.proj_fx.weight", cfg.dimFx, inFull);
-        if (!adaptive || chunk == cfg.chunkSize) return full;
-        TensorData w = c.weights.tensor("f.proj_fx.weight");
+        long[] full = {cfg.dimFx, (long) cfg.chunkSize * cfg.dim};
+        if (!adaptive || chunk == cfg.chunkSize) return c.param("f.proj_fx.weight", full);
+        TensorData w = c.weights.tensor("f.proj_fx.weight", full);
+        if (!java.util.Arrays.equals(w.shape(), full)) {
+            throw new IllegalArgumentException("tensor 'f.proj_fx.weight' has shape " + java.util.Arrays.toString(w.shape())
+                    + ", the model needs " + java.util.Arrays.toString(full));
+        }
         return c.derived("f.proj_fx.weight@chunk" + chunk, BilinearResize.columns(w, chunk * cfg.dim));
     }
 }

@@ -149,6 +149,18 @@ public final class Graph {
         return (d.type() == DType.INT64 || d.type() == DType.INT32) && d.numElements() <= 64;
     }
 
+    /**
+     * Turns a named initializer of this root graph into a graph input (same value and name),
+     * e.g. parameters that a training loop feeds; returns the data it held.
+     */
+    public TensorData initializerToInput(String name) {
+        if (!isRoot()) throw new GraphBuildException("initializerToInput on subgraph " + this.name);
+        Initializer i = initializers.remove(name);
+        if (i == null) throw new GraphBuildException("graph " + this.name + " has no initializer '" + name + "'");
+        inputs.add(i.value);
+        return i.data;
+    }
+
     /** A constant, deduplicated by contents across the whole model. */
     public Value constant(TensorData data) {
         String key = data.type() + Arrays.toString(data.shape()) + ":" + contentKey(data.bytes());
