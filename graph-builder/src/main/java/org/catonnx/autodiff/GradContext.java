@@ -102,7 +102,8 @@ public final class GradContext {
     /**
      * Sums grad (shaped like a broadcast result of rank outRank) down to x's shape. others are
      * the shapes of the other operands that took part in the broadcast (right-aligned); they
-     * decide where x cannot have been broadcast when dimensions are not static.
+     * decide where x cannot have been broadcast when dimensions are not static. Where that
+     * stays open, the sum is chosen at run time (x's dimension is 1 or not).
      */
     public Value unbroadcast(Value grad, Value x, int outRank, List<Shape> others) {
         Shape xs = x.shape();
@@ -115,7 +116,7 @@ public final class GradContext {
             r = g.reduceSum(r, false, lead);
         }
         List<Long> axes = new ArrayList<>();
-        boolean ambiguous = false;
+        List<Integer> ambiguous = new ArrayList<>();
         for (int i = 0; i < rx; i++) {
             Dim dx = xs.dim(i);
             if (dx.isStatic() && dx.size() == 1) {
@@ -125,16 +126,20 @@ public final class GradContext {
             if (dx.isStatic()) continue; // a dimension other than 1 is never broadcast
             if (othersAllOne(others, outRank, outRank - rx + i)) continue;
             if (othersSameAs(others, outRank, outRank - rx + i, dx)) continue;
-            ambiguous = true;
+            ambiguous.add(i);
         }
         if (!axes.isEmpty()) {
             long[] a = new long[axes.size()];
             for (int i = 0; i < a.length; i++) a[i] = axes.get(i);
             r = g.reduceSum(r, true, a);
         }
-        if (xs.isStatic()) return reshapeLike(r, x);
-        // assumed not broadcast where unknown: a runtime Reshape fails loudly if that was wrong
-        return ambiguous ? g.reshape(r, g.shape(x)) : r;
+        // dimensions that may or may not have been broadcast: sum when x's is 1 at run time
+        for (int i : ambiguous) {
+            Value xi = g.shape(x, i);
+            Value summed = g.where(g.equal(xi, g.constInt64(1)), g.reduceSum(r, true, i), r);
+            r = g.slice(summed, g.constInt64(0), xi, g.constInt64(i), null);
+        }
+        return xs.isStatic() ? reshapeLike(r, x) : r;
     }
 
     private static boolean othersAllOne(List<Shape> others, int outRank, int outAxis) {

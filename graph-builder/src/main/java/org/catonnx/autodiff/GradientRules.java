@@ -270,7 +270,7 @@ public final class GradientRules {
         }
         if (n.input(2) != null && w.length > 2 && w[2]) {
             Value d = beta == 1 ? dy : g.mul(dy, c.scalar(beta, dy.type()));
-            gc = c.unbroadcast(d, n.input(2), 2, List.of(Shape.ofStatic(1, 1)));
+            gc = c.unbroadcast(d, n.input(2), 2, List.of(n.output(0).shape()));
         }
         return new Value[] {ga, gb, gc};
     }

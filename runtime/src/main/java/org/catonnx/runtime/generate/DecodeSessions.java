@@ -1,6 +1,7 @@
 package org.catonnx.runtime.generate;
 
 import org.catonnx.graphs.DecodeGraphs;
+import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.graphs.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
@@ -21,6 +22,8 @@ public final class DecodeSessions implements AutoCloseable {
     public static final String SUMMARIES = "summaries";
     public static final String TOKENS = "tokens";
     public static final String STEP = "step";
+    /** the whole generation as one ONNX Loop (see GenerationLoopGraphs) */
+    public static final String LOOP = "generate";
 
     private final Map<String, ModelSession> sessions;
     private final GraphOptions options;
@@ -30,16 +33,23 @@ public final class DecodeSessions implements AutoCloseable {
         this.options = options;
     }
 
-    /** Builds the decode graphs in memory from weights and opens them. */
+    /** Builds the step-by-step decode graphs in memory from weights and opens them. */
     public static DecodeSessions build(ModelSpec spec, WeightSource w, int chunk, GraphOptions o, SessionConfig sc) {
+        return build(spec, w, chunk, o, sc, false);
+    }
+
+    /** As above; withLoop also opens the in-graph generation loop. */
+    public static DecodeSessions build(ModelSpec spec, WeightSource w, int chunk, GraphOptions o, SessionConfig sc, boolean withLoop) {
         Map<String, Graph> graphs = new LinkedHashMap<>();
         if (spec.variant == Variant.TRANSFORMER) {
             graphs.put(STEP, DecodeGraphs.denseStep(spec, w, o));
+            if (withLoop) graphs.put(LOOP, GenerationLoopGraphs.dense(spec, w, o));
         } else {
             graphs.put(START, DecodeGraphs.start(spec, w, chunk, o));
             graphs.put(COMPRESS, DecodeGraphs.compress(spec, w, chunk, o));
             graphs.put(SUMMARIES, DecodeGraphs.summaries(spec, w, chunk, o));
             graphs.put(TOKENS, DecodeGraphs.tokens(spec, w, chunk, o));
+            if (withLoop) graphs.put(LOOP, GenerationLoopGraphs.cat(spec, w, chunk, o));
         }
         Map<String, ModelSession> s = new LinkedHashMap<>();
         try {
@@ -60,6 +70,8 @@ public final class DecodeSessions implements AutoCloseable {
     }
 
     public GraphOptions options() { return options; }
+
+    public boolean has(String kind) { return sessions.containsKey(kind); }
 
     @Override
     public void close() {

@@ -13,8 +13,15 @@ public final class GenerationConfig {
     public final int topK;
     public final double topP;
     public final long seed;
+    /** run the whole generation as one in-graph ONNX Loop (greedy only) instead of one session run per token */
+    public final boolean inGraphLoop;
 
     public GenerationConfig(int maxNewTokens, Set<Long> stopTokens, double temperature, int topK, double topP, long seed) {
+        this(maxNewTokens, stopTokens, temperature, topK, topP, seed, false);
+    }
+
+    public GenerationConfig(int maxNewTokens, Set<Long> stopTokens, double temperature, int topK, double topP, long seed,
+                            boolean inGraphLoop) {
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
         if (temperature < 0 || Double.isNaN(temperature)) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0 (0 = off), got " + topK);
@@ -25,6 +32,10 @@ public final class GenerationConfig {
         this.topK = topK;
         this.topP = topP;
         this.seed = seed;
+        this.inGraphLoop = inGraphLoop;
+        if (inGraphLoop && temperature != 0) {
+            throw new IllegalArgumentException("the in-graph generation loop is greedy; use the step-by-step loop for sampling");
+        }
     }
 
     public static GenerationConfig greedy(int maxNewTokens) {
@@ -32,11 +43,15 @@ public final class GenerationConfig {
     }
 
     public GenerationConfig withSampling(double temperature, int topK, double topP, long seed) {
-        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed);
+        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, inGraphLoop);
     }
 
     public GenerationConfig withStopTokens(Set<Long> stop) {
-        return new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed);
+        return new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, inGraphLoop);
+    }
+
+    public GenerationConfig withInGraphLoop(boolean loop) {
+        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, loop);
     }
 
     public boolean greedy() { return temperature == 0; }

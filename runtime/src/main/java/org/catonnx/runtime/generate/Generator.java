@@ -1,5 +1,6 @@
 package org.catonnx.runtime.generate;
 
+import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
 import org.catonnx.onnx.TensorData;
@@ -53,6 +54,7 @@ public final class Generator implements AutoCloseable {
         for (int r = 0; r < b; r++) out.add(new ArrayList<>());
         try (Stepper s = stepper()) {
             float[] logits = s.start(prompts);
+            if (cfg.inGraphLoop) return inGraphLoop(s, logits, steps, cfg, listener);
             for (int step = 0; step < steps; step++) {
                 long[] next = new long[b];
                 boolean all = true;
@@ -70,6 +72,27 @@ public final class Generator implements AutoCloseable {
         }
         long[][] res = new long[b][];
         for (int r = 0; r < b; r++) res[r] = out.get(r).stream().mapToLong(Long::longValue).toArray();
+        return res;
+    }
+
+    /** One session run generates every token; stop tokens cut each row afterwards. */
+    private long[][] inGraphLoop(Stepper s, float[] logits, int steps, GenerationConfig cfg, TokenListener listener) {
+        Map<String, TensorData> in = new java.util.HashMap<>(s.loopInputs(logits));
+        in.put(GenerationLoopGraphs.MAX_NEW_TOKENS, TensorData.ofLongs(new long[] {steps}));
+        TensorData tokens = sessions.get(DecodeSessions.LOOP).run(in).get(GenerationLoopGraphs.TOKENS);
+        int b = (int) tokens.dim(0), n = (int) tokens.dim(1);
+        long[] flat = tokens.toLongs();
+        long[][] res = new long[b][];
+        for (int r = 0; r < b; r++) {
+            int len = 0;
+            while (len < n) {
+                long t = flat[r * n + len];
+                listener.onToken(r, len, t);
+                len++;
+                if (cfg.stopTokens.contains(t)) break;
+            }
+            res[r] = Arrays.copyOfRange(flat, r * n, r * n + len);
+        }
         return res;
     }
 

@@ -48,16 +48,18 @@ class CachedDecodingTest {
         long[][] prompts = {randomTokens(l + 1 + l / 2, 1, spec.vocabSize()), randomTokens(2 * l + Math.max(1, l - 1), 2, spec.vocabSize())};
         int newTokens = Math.min(3 * l + 2, spec.blockSize() - prompts[1].length);
         try (ModelSession forward = OrtRuntime.get().open(new OnnxModel(ForwardGraphs.forward(spec, w, chunk, GraphOptions.defaults())).toBytes(), SessionConfig.defaults());
-             DecodeSessions sessions = DecodeSessions.build(spec, w, chunk, GraphOptions.defaults(), SessionConfig.defaults());
+             DecodeSessions sessions = DecodeSessions.build(spec, w, chunk, GraphOptions.defaults(), SessionConfig.defaults(), true);
              Generator gen = new Generator(spec, chunk, sessions)) {
             List<long[]> out = gen.generate(Arrays.asList(prompts), GenerationConfig.greedy(newTokens), TokenListener.NONE);
+            List<long[]> looped = gen.generate(Arrays.asList(prompts), GenerationConfig.greedy(newTokens).withInGraphLoop(true), TokenListener.NONE);
             double worst = 0;
             for (int r = 0; r < prompts.length; r++) {
+                assertArrayEquals(out.get(r), looped.get(r), label + " chunk " + chunk + " row " + r + ": in-graph loop vs step loop");
                 long[] expected = fullForwardGreedy(forward, spec, prompts[r], newTokens);
                 assertArrayEquals(expected, out.get(r), label + " chunk " + chunk + " row " + r);
                 worst = Math.max(worst, stepLogitsError(forward, spec, chunk, sessions, prompts[r], expected));
             }
-            System.out.printf("%s chunk %d: %d tokens x 2 prompts identical; decode-step vs full-forward logits max error %.2e%n",
+            System.out.printf("%s chunk %d: %d tokens x 2 prompts identical (step loop, in-graph loop, full forward); decode-step vs full-forward logits max error %.2e%n",
                     label, chunk, newTokens, worst);
             assertTrue(worst <= 1e-4, "decode-step logits differ from full forward by " + worst);
         }
