@@ -45,7 +45,7 @@ public final class Check {
 
     @Override
     public String toString() {
-        return String.format("%-28s %-9s %10.3e  <= %7.1e  %s%s", output, measure, error, tolerance, passed() ? "pass" : "FAIL",
+        return String.format(error == Math.rint(error) && tolerance == 0 ? "%-28s %-9s %10.0f  <= %7.0f  %s%s" : "%-28s %-9s %10.3e  <= %7.1e  %s%s", output, measure, error, tolerance, passed() ? "pass" : "FAIL",
                 note == null || note.isEmpty() ? "" : "  (" + note + ")");
     }
 }

@@ -11,6 +11,10 @@ import org.catonnx.onnx.TensorData;
 import org.catonnx.runtime.ModelSession;
 import org.catonnx.runtime.OrtRuntime;
 import org.catonnx.runtime.SessionConfig;
+import org.catonnx.runtime.generate.DecodeSessions;
+import org.catonnx.runtime.generate.GenerationConfig;
+import org.catonnx.runtime.generate.Generator;
+import org.catonnx.runtime.generate.TokenListener;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -21,7 +25,8 @@ import java.util.function.Consumer;
 
 /**
  * Builds a reference directory's graphs from its weights, runs them and compares every tensor
- * the directory holds: logits (per chunk size for adaptive models), ragged logits and loss.
+ * the directory holds: logits (per chunk size for adaptive models), ragged logits, loss and
+ * greedy generation (gen.prompt -> gen.output).
  */
 public final class ReferenceVerifier {
     public static final double LOGITS_TOLERANCE = 1e-4;
@@ -66,7 +71,38 @@ public final class ReferenceVerifier {
             checks.add(new Check(ForwardGraphs.LOSS, "rel", Check.maxRelative(got.toFloats(), loss.get().toFloats()),
                     options.precision == org.catonnx.onnx.DType.FLOAT ? LOSS_TOLERANCE : 1e-2, ""));
         }
+        Optional<TensorData> prompt = rc.io("gen.prompt"), expected = rc.io("gen.output");
+        if (prompt.isPresent() && expected.isPresent() && spec.variant != Variant.CAT_LAYER) {
+            checks.add(compareGeneration(rc, prompt.get(), expected.get()));
+        }
         return checks;
+    }
+
+    /** Greedy generation with the cached decoder; the error is the number of rows that differ. */
+    private Check compareGeneration(ReferenceCase rc, TensorData prompt, TensorData want) {
+        progress.accept("greedy generation");
+        int b = (int) prompt.dim(0), p = (int) prompt.dim(1), n = (int) want.dim(1);
+        long[] pf = prompt.toLongs(), wf = want.toLongs();
+        List<long[]> prompts = new ArrayList<>();
+        for (int r = 0; r < b; r++) prompts.add(java.util.Arrays.copyOfRange(pf, r * p, (r + 1) * p));
+        int chunk = rc.spec().chunkSize();
+        List<long[]> got;
+        try (Generator gen = new Generator(rc.spec(), chunk, DecodeSessions.build(rc.spec(), rc.weights(), chunk, options, session))) {
+            got = gen.generate(prompts, GenerationConfig.greedy(n), TokenListener.NONE);
+        }
+        int rowsWrong = 0;
+        StringBuilder note = new StringBuilder(b + " x " + n + " tokens");
+        for (int r = 0; r < b; r++) {
+            long[] g = got.get(r);
+            for (int i = 0; i < n; i++) {
+                if (i >= g.length || g[i] != wf[r * n + i]) {
+                    rowsWrong++;
+                    note.append("; row ").append(r).append(" first differs at new token ").append(i);
+                    break;
+                }
+            }
+        }
+        return new Check("gen.output", "rows", rowsWrong, 0, note.toString());
     }
 
     private double logitsTolerance() {

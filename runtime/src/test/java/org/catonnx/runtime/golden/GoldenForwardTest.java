@@ -40,6 +40,7 @@ class GoldenForwardTest {
         switch (name) {
             case "cat_adaptive_c8": return 4 + 1 + 1; // logits.p0..p3, ragged, loss
             case "cat_layer_c4": return 2;           // no ragged input for the layer variant
+            case "cat_c4": case "cat_c8_qknorm": return 4; // + greedy generation
             default: return 3;
         }
     }
