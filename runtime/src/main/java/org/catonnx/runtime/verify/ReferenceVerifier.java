@@ -3,6 +3,7 @@ package org.catonnx.runtime.verify;
 import org.catonnx.exporter.reference.ReferenceCase;
 import org.catonnx.graphs.ForwardGraphs;
 import org.catonnx.graphs.GraphOptions;
+import org.catonnx.graphs.TrainingGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
 import org.catonnx.onnx.Graph;
@@ -31,6 +32,8 @@ import java.util.function.Consumer;
 public final class ReferenceVerifier {
     public static final double LOGITS_TOLERANCE = 1e-4;
     public static final double LOSS_TOLERANCE = 1e-5;
+    /** max |ours - reference| / max |reference| per gradient tensor */
+    public static final double GRADIENT_TOLERANCE = 1e-4;
 
     private final GraphOptions options;
     private final SessionConfig session;
@@ -71,9 +74,31 @@ public final class ReferenceVerifier {
             checks.add(new Check(ForwardGraphs.LOSS, "rel", Check.maxRelative(got.toFloats(), loss.get().toFloats()),
                     options.precision == org.catonnx.onnx.DType.FLOAT ? LOSS_TOLERANCE : 1e-2, ""));
         }
+        if (labels.isPresent() && rc.ioNames().stream().anyMatch(n -> n.startsWith(TrainingGraphs.GRAD_PREFIX))) {
+            checks.addAll(compareGradients(rc, ids, labels.get()));
+        }
         Optional<TensorData> prompt = rc.io("gen.prompt"), expected = rc.io("gen.output");
         if (prompt.isPresent() && expected.isPresent() && spec.variant != Variant.CAT_LAYER) {
             checks.add(compareGeneration(rc, prompt.get(), expected.get()));
+        }
+        return checks;
+    }
+
+    /** The gradients graph (our reverse-mode differentiation of the loss graph) against grad.<name>. */
+    private List<Check> compareGradients(ReferenceCase rc, TensorData ids, TensorData labels) throws IOException {
+        progress.accept("gradients");
+        Graph g = TrainingGraphs.gradients(rc.spec(), rc.weights(), rc.spec().chunkSize(), options);
+        Map<String, TensorData> got = run(g, Map.of(ForwardGraphs.INPUT_IDS, ids, ForwardGraphs.LABELS, labels));
+        List<Check> checks = new ArrayList<>();
+        double tol = options.precision == org.catonnx.onnx.DType.FLOAT ? GRADIENT_TOLERANCE : 5e-2;
+        for (String name : rc.ioNames()) {
+            if (!name.startsWith(TrainingGraphs.GRAD_PREFIX)) continue;
+            TensorData mine = got.get(name);
+            if (mine == null) {
+                checks.add(new Check(name, "rel", Double.POSITIVE_INFINITY, tol, "the model has no such parameter"));
+                continue;
+            }
+            checks.add(new Check(name, "rel", Check.maxRelative(mine.toFloats(), rc.require(name).toFloats()), tol, ""));
         }
         return checks;
     }

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every golden case, every graph kind it has tensors for, both portable attention forms (float32). */
+/** Every golden case, every graph kind it has tensors for (logits, ragged, loss, gradients, generation), both portable attention forms (float32). */
 class GoldenForwardTest {
     static Stream<Arguments> cases() {
         return GoldenCases.ALL.stream().flatMap(c -> Stream.of(Arguments.of(c, AttentionForm.EFFICIENT), Arguments.of(c, AttentionForm.MASKED)));
@@ -27,7 +27,7 @@ class GoldenForwardTest {
         try (ReferenceCase rc = ReferenceCase.open(GoldenCases.dir(name))) {
             List<Check> checks = new ReferenceVerifier(GraphOptions.defaults().withAttentionForm(form), SessionConfig.defaults(), s -> { })
                     .verify(rc);
-            int expected = expectedChecks(name);
+            int expected = expectedChecks(name) + (int) rc.ioNames().stream().filter(n -> n.startsWith("grad.")).count();
             assertTrue(checks.size() == expected, name + ": expected " + expected + " checks, got " + checks);
             for (Check c : checks) {
                 System.out.println(name + " [" + form + "] " + c);
