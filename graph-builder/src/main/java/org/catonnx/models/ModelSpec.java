@@ -101,6 +101,21 @@ public final class ModelSpec {
         }
     }
 
+    /**
+     * Key/value cache entries per layer for one sequence of the given length during generation:
+     * every position for the dense model (and dense layers); for CAT the compressed chunks so far
+     * plus the dummy, plus the current chunk's tokens (CAT.md section 4; adaptive adds the separator).
+     */
+    public long cacheEntriesPerLayer(int chunk, int length) {
+        if (variant == Variant.TRANSFORMER || variant == Variant.CAT_LAYER) return length;
+        return 1 + (long) length / chunk + chunk + (variant == Variant.CAT_ADAPTIVE ? 1 : 0);
+    }
+
+    /** Cache bytes for one sequence of the given length: layers x (K and V) x kv heads x head_dim x entries. */
+    public long cacheBytes(int chunk, int length, int bytesPerElement) {
+        return (long) decoder.nLayer * 2 * decoder.nLocalHeads * decoder.headDim * cacheEntriesPerLayer(chunk, length) * bytesPerElement;
+    }
+
     public int blockSize() { return decoder.blockSize; }
     public int vocabSize() { return decoder.vocabSize; }
     public int paddedVocabSize() { return decoder.paddedVocabSize; }

@@ -1,0 +1,126 @@
+package org.catonnx.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.AttentionForm;
+import org.catonnx.onnx.DType;
+import org.catonnx.runtime.Device;
+import org.catonnx.runtime.SessionConfig;
+import org.catonnx.runtime.bench.GenerationBenchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Generation throughput and cache memory: CAT at several chunk sizes vs the dense baseline of equal depth "
+                + "(CAT decoder 2x wider, as in the paper), step-by-step loop vs in-graph Loop, all measured in one run.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--dim", defaultValue = "64", description = "dense model width; the CAT decoder is twice as wide (default: ${DEFAULT-VALUE})")
+    int dim;
+    @Option(names = "--heads", defaultValue = "4", description = "dense model heads (default: ${DEFAULT-VALUE})")
+    int heads;
+    @Option(names = "--layers", defaultValue = "4", description = "depth of both models (default: ${DEFAULT-VALUE})")
+    int layers;
+    @Option(names = "--vocab", defaultValue = "512", description = "vocabulary size (default: ${DEFAULT-VALUE})")
+    int vocab;
+    @Option(names = "--context", defaultValue = "2048", description = "block size; generation runs to it (default: ${DEFAULT-VALUE})")
+    int context;
+    @Option(names = "--prompt", defaultValue = "8", description = "prompt length (default: ${DEFAULT-VALUE})")
+    int prompt;
+    @Option(names = "--new-tokens", defaultValue = "0", description = "tokens to generate (0 = up to the context)")
+    int newTokens;
+    @Option(names = "--batch", split = ",", defaultValue = "1,16", description = "batch sizes (default: ${DEFAULT-VALUE})")
+    int[] batches;
+    @Option(names = "--chunks", split = ",", defaultValue = "4,8,16,32", description = "CAT chunk sizes (default: ${DEFAULT-VALUE})")
+    int[] chunks;
+    @Option(names = "--mode", split = ",", defaultValue = "step,loop", description = "step (one session run per token), loop (in-graph ONNX Loop)")
+    List<String> modes;
+    @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
+    String precision;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto")
+    String device;
+    @Option(names = "--chart", paramLabel = "PNG", description = "also write a chart of throughput and cache memory against chunk size")
+    Path chart;
+    @Option(names = "--json", description = "print the rows as JSON")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        GenerationBenchmark.Settings s = new GenerationBenchmark.Settings();
+        s.dim = dim;
+        s.heads = heads;
+        s.layers = layers;
+        s.vocab = vocab;
+        s.context = context;
+        s.prompt = prompt;
+        s.newTokens = newTokens;
+        s.batches = batches;
+        s.chunks = chunks;
+        s.step = modes.contains("step");
+        s.loop = modes.contains("loop");
+        s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT);
+        s.session = SessionConfig.defaults().withDevice(Device.parse(device));
+        long t0 = System.nanoTime();
+        List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {
+            if (!json) System.err.println("[bench] " + msg);
+        });
+        if (json) {
+            ObjectMapper m = new ObjectMapper();
+            ArrayNode arr = m.createArrayNode();
+            for (GenerationBenchmark.Row r : rows) {
+                arr.addObject().put("model", r.model).put("chunk", r.chunk).put("batch", r.batch).put("mode", r.mode)
+                        .put("new_tokens", r.newTokens).put("seconds", r.seconds).put("tokens_per_second", r.tokensPerSecond())
+                        .put("cache_bytes", r.cacheBytes).put("speedup_vs_dense", speedup(rows, r))
+                        .put("cache_vs_dense", cacheRatio(rows, r));
+            }
+            System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
+        } else {
+            System.out.printf("%nshapes: dense dim %d x %d layers (%d heads); CAT decoder %d x %d (%d heads), compressor %d x %d; vocab %d, context %d, prompt %d, %s%n",
+                    dim, layers, heads, 2 * dim, layers, 2 * heads, dim, Math.max(1, layers / 4), vocab, context, prompt, s.options.precision);
+            System.out.printf("%-6s %5s %5s %5s %8s %9s %12s %11s %10s %10s%n", "model", "chunk", "batch", "mode", "tokens", "seconds",
+                    "tokens/s", "cache MiB", "x dense", "cache/dense");
+            for (GenerationBenchmark.Row r : rows) {
+                System.out.printf(Locale.ROOT, "%-6s %5s %5d %5s %8d %9.2f %12.1f %11.2f %10.2f %10.3f%n", r.model, r.chunk == 0 ? "-" : r.chunk,
+                        r.batch, r.mode, r.newTokens, r.seconds, r.tokensPerSecond(), r.cacheBytes / 1048576.0, speedup(rows, r), cacheRatio(rows, r));
+            }
+            for (int b : batches) {
+                double step = find(rows, "dense", 0, b, "step"), loop = find(rows, "dense", 0, b, "loop");
+                if (step > 0 && loop > 0) System.out.printf(Locale.ROOT, "in-graph loop vs step loop, dense batch %d: %.2fx%n", b, loop / step);
+                for (int c : chunks) {
+                    double cs = find(rows, "cat", c, b, "step"), cl = find(rows, "cat", c, b, "loop");
+                    if (cs > 0 && cl > 0) System.out.printf(Locale.ROOT, "in-graph loop vs step loop, CAT chunk %d batch %d: %.2fx%n", c, b, cl / cs);
+                }
+            }
+            System.out.printf("done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
+        }
+        if (chart != null) {
+            BenchChart.write(rows, chart);
+            if (!json) System.out.println("chart written to " + chart);
+        }
+        return 0;
+    }
+
+    static double find(List<GenerationBenchmark.Row> rows, String model, int chunk, int batch, String mode) {
+        for (GenerationBenchmark.Row r : rows) {
+            if (r.model.equals(model) && r.chunk == chunk && r.batch == batch && r.mode.equals(mode)) return r.tokensPerSecond();
+        }
+        return 0;
+    }
+
+    static double speedup(List<GenerationBenchmark.Row> rows, GenerationBenchmark.Row r) {
+        double dense = find(rows, "dense", 0, r.batch, r.mode);
+        return dense > 0 ? r.tokensPerSecond() / dense : Double.NaN;
+    }
+
+    static double cacheRatio(List<GenerationBenchmark.Row> rows, GenerationBenchmark.Row r) {
+        for (GenerationBenchmark.Row d : rows) {
+            if (d.model.equals("dense") && d.batch == r.batch) return r.cacheBytes / (double) d.cacheBytes;
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,128 @@
+package org.catonnx.runtime.bench;
+
+import org.catonnx.graphs.GraphOptions;
+import org.catonnx.models.ModelConfig;
+import org.catonnx.models.ModelSpec;
+import org.catonnx.models.RandomInit;
+import org.catonnx.runtime.SessionConfig;
+import org.catonnx.runtime.generate.DecodeSessions;
+import org.catonnx.runtime.generate.GenerationConfig;
+import org.catonnx.runtime.generate.Generator;
+import org.catonnx.runtime.generate.TokenListener;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Generation throughput and cache memory of CAT at several chunk sizes against the dense
+ * baseline of equal depth, all measured in one run. Shapes follow the paper's ratios: the CAT
+ * decoder is twice as wide (and has twice the heads) as the dense model, its compressor is as
+ * wide as the dense model with a quarter of the layers. Weights are random (reference init).
+ */
+public final class GenerationBenchmark {
+    /** What to measure. */
+    public static final class Settings {
+        public int dim = 64, heads = 4, layers = 4, vocab = 512, context = 2048, prompt = 8, newTokens = 0;
+        public int[] batches = {1, 16};
+        public int[] chunks = {4, 8, 16, 32};
+        public boolean step = true, loop = true;
+        public GraphOptions options = GraphOptions.defaults();
+        public SessionConfig session = SessionConfig.defaults();
+
+        int generated() {
+            return newTokens > 0 ? Math.min(newTokens, context - prompt) : context - prompt;
+        }
+    }
+
+    /** One measurement; chunk 0 is the dense model. */
+    public static final class Row {
+        public final String model;
+        public final int chunk;
+        public final int batch;
+        public final String mode;
+        public final int newTokens;
+        public final double seconds;
+        public final long cacheBytes;
+
+        Row(String model, int chunk, int batch, String mode, int newTokens, double seconds, long cacheBytes) {
+            this.model = model;
+            this.chunk = chunk;
+            this.batch = batch;
+            this.mode = mode;
+            this.newTokens = newTokens;
+            this.seconds = seconds;
+            this.cacheBytes = cacheBytes;
+        }
+
+        public double tokensPerSecond() {
+            return batch * (double) newTokens / seconds;
+        }
+    }
+
+    public static ModelSpec dense(Settings s) {
+        return ModelSpec.transformer(config(s, s.dim, s.heads, s.layers, 0, 0));
+    }
+
+    public static ModelSpec cat(Settings s, int chunk) {
+        return ModelSpec.cat(config(s, 2 * s.dim, 2 * s.heads, s.layers, chunk, 2 * s.dim),
+                config(s, s.dim, s.heads, Math.max(1, s.layers / 4), chunk, 2 * s.dim));
+    }
+
+    private static ModelConfig config(Settings s, int dim, int heads, int layers, int chunk, int dimFx) {
+        return new ModelConfig.Builder().blockSize(s.context).vocabSize(s.vocab).nLayer(layers).nHead(heads).dim(dim)
+                .chunkSize(chunk).dimFx(dimFx).build();
+    }
+
+    public static List<Row> run(Settings s, Consumer<String> progress) {
+        List<Row> rows = new ArrayList<>();
+        List<int[]> models = new ArrayList<>();
+        models.add(new int[] {0});
+        for (int c : s.chunks) models.add(new int[] {c});
+        int n = s.generated();
+        int bytes = s.options.precision.bytes;
+        for (int[] m : models) {
+            int chunk = m[0];
+            ModelSpec spec = chunk == 0 ? dense(s) : cat(s, chunk);
+            String name = chunk == 0 ? "dense" : "cat";
+            progress.accept("building " + spec);
+            try (DecodeSessions sessions = DecodeSessions.build(spec, new RandomInit(spec, 0), chunk, s.options, s.session, s.loop);
+                 Generator gen = new Generator(spec, chunk, sessions)) {
+                for (int batch : s.batches) {
+                    List<long[]> prompts = prompts(batch, s.prompt, s.vocab);
+                    for (String mode : modes(s)) {
+                        GenerationConfig cfg = GenerationConfig.greedy(n).withInGraphLoop(mode.equals("loop"));
+                        gen.generate(prompts(batch, s.prompt, s.vocab), GenerationConfig.greedy(Math.min(n, 2 * Math.max(chunk, 4)))
+                                .withInGraphLoop(cfg.inGraphLoop), TokenListener.NONE);   // warm-up
+                        long t0 = System.nanoTime();
+                        List<long[]> out = gen.generate(prompts, cfg, TokenListener.NONE);
+                        double sec = (System.nanoTime() - t0) / 1e9;
+                        Row r = new Row(name, chunk, batch, mode, out.get(0).length, sec, batch * spec.cacheBytes(chunk, s.context, bytes));
+                        rows.add(r);
+                        progress.accept(String.format("%s chunk %d batch %d %s: %.1f tokens/s", name, chunk, batch, mode, r.tokensPerSecond()));
+                    }
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static List<String> modes(Settings s) {
+        List<String> m = new ArrayList<>();
+        if (s.step) m.add("step");
+        if (s.loop) m.add("loop");
+        return m;
+    }
+
+    private static List<long[]> prompts(int batch, int len, int vocab) {
+        Random r = new Random(1);
+        List<long[]> p = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            long[] t = new long[len];
+            for (int i = 0; i < len; i++) t[i] = r.nextInt(vocab);
+            p.add(t);
+        }
+        return p;
+    }
+}
