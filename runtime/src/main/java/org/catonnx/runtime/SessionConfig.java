@@ -35,6 +35,18 @@ public record SessionConfig(Device device, int cudaDeviceId, boolean tf32, long 
         customOpLibraries = List.copyOf(customOpLibraries);
     }
 
+    /**
+     * Fails early, with the reason, when graphs of this precision cannot run where these sessions
+     * will: ONNX Runtime's CPU provider has no bfloat16 MatMul/Expand kernels.
+     */
+    public void requireSupports(org.catonnx.onnx.DType precision) {
+        boolean cpu = device == Device.CPU || (device == Device.AUTO && !OrtRuntime.cudaAvailable());
+        if (precision == org.catonnx.onnx.DType.BFLOAT16 && cpu) {
+            throw new IllegalArgumentException("bfloat16 graphs need the CUDA provider (--device cuda): ONNX Runtime's CPU provider "
+                    + "has no bfloat16 MatMul; use float16 or float32 on CPU");
+        }
+    }
+
     public static SessionConfig defaults() {
         return new SessionConfig(Device.CPU, 0, false, 0, false, 0, OptLevel.ALL_OPT, List.of(), null,
                 OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);

@@ -76,6 +76,7 @@ public final class GenerationBenchmark {
     }
 
     public static List<Row> run(Settings s, Consumer<String> progress) {
+        s.session.requireSupports(s.options.precision);
         List<Row> rows = new ArrayList<>();
         List<int[]> models = new ArrayList<>();
         models.add(new int[] {0});

@@ -46,6 +46,7 @@ public final class ReferenceVerifier {
     }
 
     public List<Check> verify(ReferenceCase rc) throws IOException {
+        session.requireSupports(options.precision);
         ModelSpec spec = rc.spec();
         List<Check> checks = new ArrayList<>();
         double tol = logitsTolerance();

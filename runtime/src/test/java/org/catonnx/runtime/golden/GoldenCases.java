@@ -12,6 +12,11 @@ public final class GoldenCases {
 
     private GoldenCases() {}
 
+    /** For @MethodSource. */
+    public static java.util.stream.Stream<String> names() {
+        return ALL.stream();
+    }
+
     public static Path dir(String name) {
         String shared = System.getProperty("catonnx.shared");
         Path root = shared != null && Files.isDirectory(Path.of(shared, "golden")) ? Path.of(shared, "golden") : Path.of("/work/shared/golden");
