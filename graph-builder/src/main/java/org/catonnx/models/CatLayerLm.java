@@ -41,6 +41,13 @@ public final class CatLayerLm implements LanguageModel {
         output = new Linear(c, "output", cfg.dim, cfg.paddedVocabSize, false);
     }
 
+    public Embedding wte() { return wte; }
+    public List<TransformerBlock> layers() { return layers; }
+    /** The CAT attention of layer i, or null for a dense layer. */
+    public CatLayerAttention catLayer(int i) { return catLayers.get(i); }
+    public RmsNorm norm() { return norm; }
+    public Linear output() { return output; }
+
     @Override
     public Value forward(Value ids) {
         Graph g = c.g;

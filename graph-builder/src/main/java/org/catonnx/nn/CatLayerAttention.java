@@ -48,4 +48,53 @@ public final class CatLayerAttention {
             return finalProj.forward(CatSequence.tokenOutputs(g, y, l, 1));
         }
     }
+
+    // ---- cached decoding (the reference has none for this variant; derived from the same mask)
+
+    /** Keys/values of the dummy summary at local position 0, for a batch like batchLike [B, ...]: {k, v} [B,H,1,64]. */
+    public Value[] dummyKeysValues(Value batchLike) {
+        Graph g = c.g;
+        try (Graph.Scope s = g.scope("cat_attn")) {
+            Value dummy = g.expand(g.reshape(c.param(dummyName, 1, cfg.dimFx), 1, 1, cfg.dimFx),
+                    g.concat(0, g.shape(batchLike, 0), g.constInt64(1, 1)));
+            Value[] rope = Rope.rows(g, attention.rope().tables(cfg.chunkSize + 1), g.constInt64(0));
+            Value[] qkv = attention.project(dummy, rope[0], rope[1]);
+            return new Value[] {qkv[1], qkv[2]};
+        }
+    }
+
+    /**
+     * Tokens that do not complete their chunk: normed inputs x [B,n,dim] at local positions
+     * [n] (1..l-1), seeing the cached compressed entries and the chunk's earlier tokens.
+     * @return {output [B,n,dim], new keys, new values}
+     */
+    public Value[] tokens(Value x, Value positions, Value pastK, Value pastV) {
+        Graph g = c.g;
+        try (Graph.Scope s = g.scope("cat_attn")) {
+            Value[] rope = Rope.rows(g, attention.rope().tables(cfg.chunkSize + 1), positions);
+            CachedAttention a = new CachedAttention(pastK, pastV);
+            Value y = attention.forward(expand.forward(x), rope[0], rope[1], a);
+            return new Value[] {finalProj.forward(y), a.newKeys(), a.newValues()};
+        }
+    }
+
+    /**
+     * The token that completes a chunk: its output is that of the chunk's summary f(c)
+     * (compressed from the chunk's normed inputs, earlier ones xs [B,l-1,dim] plus x [B,1,dim]),
+     * which sits at local position 0 of the next block and sees every compressed entry.
+     * @return {output [B,1,dim], summary key, summary value}
+     */
+    public Value[] chunkEnd(Value x, Value xs, Value ck, Value cv) {
+        Graph g = c.g;
+        try (Graph.Scope s = g.scope("cat_attn")) {
+            Value chunk = g.reshape(g.concat(1, xs, x), 0, 1, (long) cfg.chunkSize * cfg.dim);
+            Value f = compressor.forward(chunk);                                                    // [B,1,fx]
+            Value[] rope = Rope.rows(g, attention.rope().tables(cfg.chunkSize + 1), g.constInt64(0));
+            CachedAttention a = new CachedAttention(ck, cv);
+            Value y = attention.forward(f, rope[0], rope[1], a);
+            return new Value[] {finalProj.forward(y), a.newKeys(), a.newValues()};
+        }
+    }
+
+    public int heads() { return attention.nHead(); }
 }

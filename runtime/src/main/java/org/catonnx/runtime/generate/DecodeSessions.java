@@ -3,6 +3,7 @@ package org.catonnx.runtime.generate;
 import org.catonnx.graphs.DecodeGraphs;
 import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.graphs.GraphOptions;
+import org.catonnx.graphs.LayerDecodeGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
 import org.catonnx.nn.WeightSource;
@@ -22,6 +23,8 @@ public final class DecodeSessions implements AutoCloseable {
     public static final String SUMMARIES = "summaries";
     public static final String TOKENS = "tokens";
     public static final String STEP = "step";
+    /** CAT-layer models: the token that completes a chunk */
+    public static final String CHUNK_END = "chunk_end";
     /** the whole generation as one ONNX Loop (see GenerationLoopGraphs) */
     public static final String LOOP = "generate";
 
@@ -44,6 +47,10 @@ public final class DecodeSessions implements AutoCloseable {
         if (spec.variant == Variant.TRANSFORMER) {
             graphs.put(STEP, DecodeGraphs.denseStep(spec, w, o));
             if (withLoop) graphs.put(LOOP, GenerationLoopGraphs.dense(spec, w, o));
+        } else if (spec.variant == Variant.CAT_LAYER) {
+            graphs.put(START, LayerDecodeGraphs.start(spec, w, o));
+            graphs.put(TOKENS, LayerDecodeGraphs.tokens(spec, w, o));
+            graphs.put(CHUNK_END, LayerDecodeGraphs.chunkEnd(spec, w, o));
         } else {
             graphs.put(START, DecodeGraphs.start(spec, w, chunk, o));
             graphs.put(COMPRESS, DecodeGraphs.compress(spec, w, chunk, o));

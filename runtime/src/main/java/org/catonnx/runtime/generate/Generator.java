@@ -54,7 +54,12 @@ public final class Generator implements AutoCloseable {
         for (int r = 0; r < b; r++) out.add(new ArrayList<>());
         try (Stepper s = stepper()) {
             float[] logits = s.start(prompts);
-            if (cfg.inGraphLoop) return inGraphLoop(s, logits, steps, cfg, listener);
+            if (cfg.inGraphLoop) {
+                if (!sessions.has(DecodeSessions.LOOP)) {
+                    throw new IllegalArgumentException("no in-graph generation loop loaded for this " + spec.variant.id + " model");
+                }
+                return inGraphLoop(s, logits, steps, cfg, listener);
+            }
             for (int step = 0; step < steps; step++) {
                 long[] next = new long[b];
                 boolean all = true;
@@ -97,7 +102,11 @@ public final class Generator implements AutoCloseable {
     }
 
     private Stepper stepper() {
-        return spec.variant == Variant.TRANSFORMER ? new DenseStepper(spec, sessions) : new CatStepper(spec, chunk, sessions);
+        switch (spec.variant) {
+            case TRANSFORMER: return new DenseStepper(spec, sessions);
+            case CAT_LAYER: return new LayerStepper(spec, sessions);
+            default: return new CatStepper(spec, chunk, sessions);
+        }
     }
 
     private void validate(List<long[]> prompts) {

@@ -36,7 +36,9 @@ public final class TestModels {
     }
 
     public static ModelSpec layer(int chunk, String pattern) {
-        return ModelSpec.catLayer(decoder(chunk, false, false).dimFx(64).build(), pattern);
+        ModelConfig.Builder b = decoder(chunk, false, false).dimFx(64);
+        if (pattern != null) b.nLayer(pattern.length());
+        return ModelSpec.catLayer(b.build(), pattern);
     }
 
     /**
