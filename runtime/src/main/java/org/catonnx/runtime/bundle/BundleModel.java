@@ -1,0 +1,112 @@
+package org.catonnx.runtime.bundle;
+
+import org.catonnx.exporter.bundle.Bundle;
+import org.catonnx.exporter.bundle.BundleFormat;
+import org.catonnx.models.ModelSpec;
+import org.catonnx.models.Variant;
+import org.catonnx.runtime.ModelSession;
+import org.catonnx.runtime.OrtRuntime;
+import org.catonnx.runtime.SessionConfig;
+import org.catonnx.runtime.generate.DecodeSessions;
+import org.catonnx.runtime.generate.Generator;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Opens ONNX Runtime sessions on a verified {@link Bundle}'s graphs. Sessions load from the
+ * graph files so their weights come from the bundle's shared external-data file. The caller
+ * owns every session returned; closing the BundleModel closes the bundle (and deletes an
+ * archive's temporary extraction), so close sessions first.
+ *
+ * <p>Chunk size 0 means the default (see {@link Bundle#resolveChunk}); a chunk size the bundle
+ * does not offer is refused with a message listing the offered ones.
+ */
+public final class BundleModel implements AutoCloseable {
+    private final Bundle bundle;
+    private final SessionConfig config;
+
+    public BundleModel(Bundle bundle, SessionConfig config) {
+        this.bundle = bundle;
+        this.config = config;
+        if (bundle.usesCustomOps() && config.customOpLibraries().isEmpty()) {
+            throw new IllegalArgumentException("this bundle's graphs use the " + org.catonnx.onnx.Domains.CAT
+                    + " custom operators: give the custom-op library in the SessionConfig");
+        }
+    }
+
+    /** Opens and verifies a bundle directory or archive. */
+    public static BundleModel open(Path path, SessionConfig config) throws IOException {
+        Bundle b = Bundle.open(path);
+        try {
+            return new BundleModel(b, config);
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
+        }
+    }
+
+    public Bundle bundle() { return bundle; }
+    public ModelSpec spec() { return bundle.spec(); }
+    public SessionConfig sessionConfig() { return config; }
+
+    /** The forward graph (input_ids -> logits). */
+    public ModelSession forward(int chunk) {
+        return session(BundleFormat.FORWARD, chunk);
+    }
+
+    /** The loss graph (input_ids, labels -> loss). */
+    public ModelSession loss(int chunk) {
+        return session(BundleFormat.LOSS, chunk);
+    }
+
+    /** Any graph of the bundle by purpose. */
+    public ModelSession session(String purpose, int chunk) {
+        return OrtRuntime.get().open(bundle.graph(purpose, checkChunk(chunk)), config);
+    }
+
+    /** The decode graphs by the same kinds {@link DecodeSessions#build} uses. */
+    public DecodeSessions decodeSessions(int chunk) {
+        int c = checkChunk(chunk);
+        List<String> kinds;
+        switch (spec().variant) {
+            case TRANSFORMER: kinds = List.of(DecodeSessions.STEP); break;
+            case CAT: case CAT_ADAPTIVE:
+                kinds = List.of(DecodeSessions.START, DecodeSessions.COMPRESS, DecodeSessions.SUMMARIES, DecodeSessions.TOKENS);
+                break;
+            default:
+                throw new IllegalArgumentException(spec().variant.id + " models have no cached-decoding graphs yet; this bundle offers forward and loss only");
+        }
+        Map<String, ModelSession> s = new LinkedHashMap<>();
+        try {
+            for (String k : kinds) s.put(k, OrtRuntime.get().open(bundle.graph(k, c), config));
+        } catch (RuntimeException e) {
+            s.values().forEach(ModelSession::close);
+            throw e;
+        }
+        return new DecodeSessions(s, bundle.graphOptions());
+    }
+
+    /** A generator over this bundle's decode graphs; closing it closes its sessions. */
+    public Generator generator(int chunk) {
+        int c = checkChunk(chunk);
+        return new Generator(spec(), c, decodeSessions(c));
+    }
+
+    /** Resolves 0 to the default chunk and refuses one the bundle does not offer. */
+    public int checkChunk(int chunk) {
+        if (spec().variant != Variant.TRANSFORMER && chunk != 0 && Arrays.stream(bundle.chunkSizes()).noneMatch(x -> x == chunk)) {
+            throw new IllegalArgumentException("chunk size " + chunk + " is not in this bundle; it offers " + Arrays.toString(bundle.chunkSizes()));
+        }
+        return bundle.resolveChunk(chunk);
+    }
+
+    @Override
+    public void close() throws IOException {
+        bundle.close();
+    }
+}
