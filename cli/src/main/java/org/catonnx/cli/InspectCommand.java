@@ -51,11 +51,7 @@ final class InspectCommand implements Callable<Integer> {
             for (int c : chunks) {
                 ObjectNode e = cache.addObject().put("chunk_size", c);
                 double perToken = cacheBytesPerToken(spec, c, precision.bytes);
-                if (Double.isNaN(perToken)) {
-                    e.putNull("bytes_per_token").putNull("bytes_at_full_context").put("note", "no cached decoding for " + spec.variant.id + " yet");
-                } else {
-                    e.put("bytes_per_token", perToken).put("bytes_at_full_context", Math.round(perToken * spec.blockSize()));
-                }
+                e.put("bytes_per_token", perToken).put("bytes_at_full_context", Math.round(perToken * spec.blockSize()));
             }
             JsonNode prov = b.manifest().get("provenance");
             if (prov != null) root.set("provenance", prov);
@@ -99,24 +95,10 @@ final class InspectCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Keys and values cached per token of context, averaged over a full context. Dense:
-     * layers * 2 * kv_heads * head_dim * bytes. CAT with chunk l: at most num_chunks compressed
-     * entries plus l local ones per layer, (num_chunks + l) * layers * 2 * kv_heads * head_dim * bytes,
-     * spread over block_size tokens. NaN where the model has no cached decoding.
-     */
+    /** Decoding state per token of context, averaged over a full context (see ModelSpec.cacheBytes). */
     static double cacheBytesPerToken(ModelSpec spec, int chunk, int bytes) {
-        ModelConfig d = spec.decoder;
-        double perEntry = (double) d.nLayer * 2 * d.nLocalHeads * d.headDim * bytes;
-        switch (spec.variant) {
-            case TRANSFORMER: return perEntry;
-            case CAT: case CAT_ADAPTIVE: {
-                int l = chunk == 0 ? spec.chunkSize() : chunk;
-                long entries = spec.blockSize() / l + l;
-                return entries * perEntry / spec.blockSize();
-            }
-            default: return Double.NaN;
-        }
+        int l = chunk == 0 ? spec.chunkSize() : chunk;
+        return spec.cacheBytes(l, spec.blockSize(), bytes) / (double) spec.blockSize();
     }
 
     static String typeName(DType t) {

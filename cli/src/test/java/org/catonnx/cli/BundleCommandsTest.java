@@ -46,10 +46,10 @@ class BundleCommandsTest {
         Path tok = Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\"}");
         Run e = run("export", "--preset", "tiny-cat", "--seed", "4", "--tokenizer", tok.toString(), "--archive", "-o", b.toString());
         assertEquals(0, e.code(), e.out() + e.err());
-        for (String purpose : new String[] {"forward", "loss", "start", "compress", "summaries", "tokens"}) {
+        for (String purpose : new String[] {"forward", "loss", "start", "compress", "summaries", "tokens", "generate"}) {
             assertTrue(e.out().contains("] " + purpose + " chunk 8 -> graphs/" + purpose + "_c8.onnx"), e.out());
         }
-        assertTrue(e.out().contains("exported 6 graphs"), e.out());
+        assertTrue(e.out().contains("exported 7 graphs"), e.out());
         assertTrue(Files.isRegularFile(dir.resolve("tiny-cat.cat")));
 
         Run i = run("inspect", b.toString());
@@ -64,7 +64,7 @@ class BundleCommandsTest {
             JsonNode n = new ObjectMapper().readTree(j.out());
             assertEquals("cat-onnx-bundle/1", n.get("format").asText());
             assertEquals("cat", n.get("variant").asText());
-            assertEquals(6, n.get("graphs").size());
+            assertEquals(7, n.get("graphs").size());
             assertTrue(n.get("tokenizer").asBoolean());
             assertEquals("preset", n.get("provenance").get("source").asText());
             assertEquals(4, n.get("provenance").get("seed").asInt());

@@ -102,18 +102,30 @@ public final class ModelSpec {
     }
 
     /**
-     * Key/value cache entries per layer for one sequence of the given length during generation:
-     * every position for the dense model (and dense layers); for CAT the compressed chunks so far
-     * plus the dummy, plus the current chunk's tokens (CAT.md section 4; adaptive adds the separator).
+     * Bytes of decoding state for one sequence of the given length, as the reference allocates
+     * it (CAT.md section 4): dense layers keep every position; CAT keeps num_chunks compressed
+     * entries plus l for the current chunk (adaptive: plus its separator) per layer; a CAT layer
+     * keeps those in its dim_fx-wide attention plus the chunk's l normed inputs for its compressor.
      */
-    public long cacheEntriesPerLayer(int chunk, int length) {
-        if (variant == Variant.TRANSFORMER || variant == Variant.CAT_LAYER) return length;
-        return 1 + (long) length / chunk + chunk + (variant == Variant.CAT_ADAPTIVE ? 1 : 0);
-    }
-
-    /** Cache bytes for one sequence of the given length: layers x (K and V) x kv heads x head_dim x entries. */
     public long cacheBytes(int chunk, int length, int bytesPerElement) {
-        return (long) decoder.nLayer * 2 * decoder.nLocalHeads * decoder.headDim * cacheEntriesPerLayer(chunk, length) * bytesPerElement;
+        ModelConfig d = decoder;
+        long dense = 2L * d.nLocalHeads * d.headDim * length;
+        long perLayer;
+        switch (variant) {
+            case TRANSFORMER:
+                return d.nLayer * dense * bytesPerElement;
+            case CAT:
+            case CAT_ADAPTIVE:
+                perLayer = 2L * d.nLocalHeads * d.headDim * (length / chunk + chunk + (variant == Variant.CAT_ADAPTIVE ? 1 : 0));
+                return d.nLayer * perLayer * bytesPerElement;
+            default: {
+                long total = 0;
+                for (char kind : layerPattern.toCharArray()) {
+                    total += kind == 'D' ? dense : 2L * d.dimFx * (length / chunk + chunk) + (long) chunk * d.dim;
+                }
+                return total * bytesPerElement;
+            }
+        }
     }
 
     public int blockSize() { return decoder.blockSize; }

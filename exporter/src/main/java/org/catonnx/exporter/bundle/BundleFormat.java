@@ -32,10 +32,15 @@ public final class BundleFormat {
     public static final String SUMMARIES = "summaries";
     public static final String TOKENS = "tokens";
     public static final String STEP = "step";
-    public static final List<String> PURPOSES = List.of(FORWARD, LOSS, START, COMPRESS, SUMMARIES, TOKENS, STEP);
-    /** The cached-decoding graph kinds of CAT models, and of dense models. */
-    public static final List<String> CAT_DECODE = List.of(START, COMPRESS, SUMMARIES, TOKENS);
-    public static final List<String> DENSE_DECODE = List.of(STEP);
+    /** the whole greedy generation as one ONNX Loop */
+    public static final String GENERATE = "generate";
+    /** CAT-layer models: the token that completes a chunk */
+    public static final String CHUNK_END = "chunk_end";
+    public static final List<String> PURPOSES = List.of(FORWARD, LOSS, START, COMPRESS, SUMMARIES, TOKENS, STEP, GENERATE, CHUNK_END);
+    /** The cached-decoding graph kinds of CAT models, of dense models and of CAT-layer models. */
+    public static final List<String> CAT_DECODE = List.of(START, COMPRESS, SUMMARIES, TOKENS, GENERATE);
+    public static final List<String> DENSE_DECODE = List.of(STEP, GENERATE);
+    public static final List<String> LAYER_DECODE = List.of(START, TOKENS, CHUNK_END);
 
     /** Archive suffixes {@link Bundle#open} treats as a zip archive. */
     public static boolean isArchiveName(Path p) {

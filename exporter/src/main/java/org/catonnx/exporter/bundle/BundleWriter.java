@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.catonnx.exporter.io.AtomicFiles;
 import org.catonnx.graphs.DecodeGraphs;
+import org.catonnx.graphs.GenerationLoopGraphs;
+import org.catonnx.graphs.LayerDecodeGraphs;
 import org.catonnx.graphs.ForwardGraphs;
 import org.catonnx.graphs.GraphOptions;
 import org.catonnx.models.ModelSpec;
@@ -137,11 +139,9 @@ public final class BundleWriter {
         for (int c : chunks) {
             p.add(Map.entry(BundleFormat.FORWARD, c));
             p.add(Map.entry(BundleFormat.LOSS, c));
-            if (spec.variant == Variant.CAT || spec.variant == Variant.CAT_ADAPTIVE) {
-                for (String k : BundleFormat.CAT_DECODE) p.add(Map.entry(k, c));
-            } else if (spec.variant == Variant.TRANSFORMER) {
-                p.add(Map.entry(BundleFormat.STEP, c));
-            }
+            List<String> decode = spec.variant == Variant.TRANSFORMER ? BundleFormat.DENSE_DECODE
+                    : spec.variant == Variant.CAT_LAYER ? BundleFormat.LAYER_DECODE : BundleFormat.CAT_DECODE;
+            for (String k : decode) p.add(Map.entry(k, c));
         }
         return p;
     }
@@ -285,11 +285,17 @@ public final class BundleWriter {
         switch (purpose) {
             case BundleFormat.FORWARD: return ForwardGraphs.forward(spec, weights, chunk, options);
             case BundleFormat.LOSS: return ForwardGraphs.loss(spec, weights, chunk, options);
-            case BundleFormat.START: return DecodeGraphs.start(spec, weights, chunk, options);
+            case BundleFormat.START:
+                return spec.variant == Variant.CAT_LAYER ? LayerDecodeGraphs.start(spec, weights, options) : DecodeGraphs.start(spec, weights, chunk, options);
             case BundleFormat.COMPRESS: return DecodeGraphs.compress(spec, weights, chunk, options);
             case BundleFormat.SUMMARIES: return DecodeGraphs.summaries(spec, weights, chunk, options);
-            case BundleFormat.TOKENS: return DecodeGraphs.tokens(spec, weights, chunk, options);
+            case BundleFormat.TOKENS:
+                return spec.variant == Variant.CAT_LAYER ? LayerDecodeGraphs.tokens(spec, weights, options) : DecodeGraphs.tokens(spec, weights, chunk, options);
+            case BundleFormat.CHUNK_END: return LayerDecodeGraphs.chunkEnd(spec, weights, options);
             case BundleFormat.STEP: return DecodeGraphs.denseStep(spec, weights, options);
+            case BundleFormat.GENERATE:
+                return spec.variant == Variant.TRANSFORMER ? GenerationLoopGraphs.dense(spec, weights, options)
+                        : GenerationLoopGraphs.cat(spec, weights, chunk, options);
             default: throw new AssertionError(purpose);
         }
     }

@@ -73,7 +73,7 @@ class BundleCorruptionTest {
     @Test
     void goodBundleOpens() throws IOException {
         try (Bundle b = Bundle.open(copy())) {
-            assertEquals(6, b.graphs().size());
+            assertEquals(7, b.graphs().size());
         }
     }
 
@@ -151,11 +151,11 @@ class BundleCorruptionTest {
     void unknownPurposeIsWarnedNotFatal() throws IOException {
         Path b = copy();
         ObjectNode m = manifest(b);
-        ((ObjectNode) m.withArray("graphs").get(0)).put("purpose", "generate");
+        ((ObjectNode) m.withArray("graphs").get(0)).put("purpose", "speculate");
         save(b, m);
         try (Bundle x = Bundle.open(b)) {
-            assertTrue(x.warnings().stream().anyMatch(w -> w.contains("'generate'")), x.warnings().toString());
-            assertTrue(x.find("generate", 8).isPresent());
+            assertTrue(x.warnings().stream().anyMatch(w -> w.contains("'speculate'")), x.warnings().toString());
+            assertTrue(x.find("speculate", 8).isPresent());
         }
     }
 
@@ -347,7 +347,7 @@ class BundleCorruptionTest {
             assertEquals(List.of("model"), s.map(p -> p.getFileName().toString()).collect(Collectors.toList()));
         }
         try (Bundle b = Bundle.open(target)) {
-            assertEquals(6, b.graphs().size());
+            assertEquals(7, b.graphs().size());
         }
     }
 }

@@ -41,7 +41,7 @@ class BundleRoundTripTest {
                 .runtimeVersion("test").toolVersion("cat-onnx test").progress(progress::add).archive(dir.resolve(preset + ".cat"));
         BundleWriter.Result r = writer.write(out);
 
-        int perChunk = spec.variant == Variant.TRANSFORMER ? 3 : spec.variant == Variant.CAT_LAYER ? 2 : 6;
+        int perChunk = spec.variant == Variant.TRANSFORMER ? 4 : spec.variant == Variant.CAT_LAYER ? 5 : 7; // forward, loss + decode graphs
         int chunks = Math.max(1, spec.chunkSizes().length);
         assertEquals(perChunk * chunks, r.graphCount());
         assertEquals(r.graphCount(), progress.stream().filter(l -> l.startsWith("[")).count(), String.join("\n", progress));
@@ -119,7 +119,7 @@ class BundleRoundTripTest {
                 .options(org.catonnx.graphs.GraphOptions.defaults().withPrecision(org.catonnx.onnx.DType.FLOAT16)).write(out);
         try (Bundle b = Bundle.open(out)) {
             assertArrayEquals(new int[] {2, 8}, b.chunkSizes());
-            assertEquals(12, b.graphs().size());
+            assertEquals(14, b.graphs().size());
             assertEquals(org.catonnx.onnx.DType.FLOAT16, b.precision());
             assertEquals(8, b.resolveChunk(0));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.graph("forward", 4));

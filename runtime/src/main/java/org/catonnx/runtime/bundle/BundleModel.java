@@ -31,6 +31,7 @@ public final class BundleModel implements AutoCloseable {
     private final SessionConfig config;
 
     public BundleModel(Bundle bundle, SessionConfig config) {
+        config.requireSupports(bundle.precision());
         this.bundle = bundle;
         this.config = config;
         if (bundle.usesCustomOps() && config.customOpLibraries().isEmpty()) {
@@ -72,18 +73,14 @@ public final class BundleModel implements AutoCloseable {
     /** The decode graphs by the same kinds {@link DecodeSessions#build} uses. */
     public DecodeSessions decodeSessions(int chunk) {
         int c = checkChunk(chunk);
-        List<String> kinds;
-        switch (spec().variant) {
-            case TRANSFORMER: kinds = List.of(DecodeSessions.STEP); break;
-            case CAT: case CAT_ADAPTIVE:
-                kinds = List.of(DecodeSessions.START, DecodeSessions.COMPRESS, DecodeSessions.SUMMARIES, DecodeSessions.TOKENS);
-                break;
-            default:
-                throw new IllegalArgumentException(spec().variant.id + " models have no cached-decoding graphs yet; this bundle offers forward and loss only");
-        }
+        List<String> kinds = spec().variant == Variant.TRANSFORMER ? BundleFormat.DENSE_DECODE
+                : spec().variant == Variant.CAT_LAYER ? BundleFormat.LAYER_DECODE : BundleFormat.CAT_DECODE;
         Map<String, ModelSession> s = new LinkedHashMap<>();
         try {
-            for (String k : kinds) s.put(k, OrtRuntime.get().open(bundle.graph(k, c), config));
+            for (String k : kinds) {
+                // bundles from before the in-graph loop existed have no "generate" graph: step-by-step only
+                if (bundle.find(k, c).isPresent()) s.put(k, OrtRuntime.get().open(bundle.graph(k, c), config));
+            }
         } catch (RuntimeException e) {
             s.values().forEach(ModelSession::close);
             throw e;
