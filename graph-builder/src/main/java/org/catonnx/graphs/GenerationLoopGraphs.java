@@ -6,8 +6,10 @@ import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
 import org.catonnx.nn.BuildContext;
 import org.catonnx.nn.CachedAttention;
+import org.catonnx.nn.CatSequence;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.DType;
+import org.catonnx.onnx.Dim;
 import org.catonnx.onnx.Graph;
 import org.catonnx.onnx.Shape;
 import org.catonnx.onnx.Value;
@@ -16,16 +18,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Whole greedy generations inside one graph run: an ONNX Loop whose carried values are the
- * last logits, the current chunk's tokens, the chunk index and every cache, so the caches never
- * cross host memory between tokens (ONNX Runtime's Java API has no IO binding). For CAT each
- * iteration picks a token and either feeds it (chunk not full) or compresses the full chunk and
- * feeds its summary, the same decisions as the step-by-step decoder, expressed with If.
- * Inputs are the state after the prompt (see DecodeGraphs); output "tokens" [B, max_new_tokens].
+ * Whole greedy generations inside one graph run, prompt included: input_ids [B, P] and
+ * max_new_tokens in, tokens [B, max_new_tokens] out. The prompt is prefilled as the step decoder
+ * does it (whole chunks compressed and fed as summaries, the remainder as tokens), then an ONNX
+ * Loop carries the last logits, the current chunk's tokens, the chunk index and every cache, so
+ * caches never cross host memory (ONNX Runtime's Java API has no IO binding) and one session
+ * holds the weights. Each iteration picks a token and either feeds it (chunk not full) or
+ * compresses the full chunk and feeds its summary, the same decisions as the step decoder (If).
  */
 public final class GenerationLoopGraphs {
-    public static final String LAST_LOGITS = "last_logits";
-    public static final String CHUNK_TOKENS = "chunk_tokens";
     public static final String MAX_NEW_TOKENS = "max_new_tokens";
     public static final String TOKENS = "tokens";
 
@@ -35,17 +36,49 @@ public final class GenerationLoopGraphs {
         if (!spec.isCat() || spec.variant == Variant.CAT_LAYER) throw new IllegalArgumentException("no CAT generation loop for " + spec.variant.id);
         Graph g = Graph.create(ForwardGraphs.name(spec, chunk, "generate"));
         BuildContext c = new BuildContext(g, w, o.precision, o.attentionForm);
-        int layers = spec.decoder.nLayer, v = spec.paddedVocabSize();
-        Value logits = g.input(LAST_LOGITS, DType.FLOAT, "batch", v);
-        Value cur = g.input(CHUNK_TOKENS, DType.INT64, "batch", "filled");
-        Value k = g.input(DecodeGraphs.CHUNK_INDEX, DType.INT64, 1);
+        CatLm m = new CatLm(c, spec, chunk);
+        int layers = spec.decoder.nLayer;
+        Value ids = g.input(ForwardGraphs.INPUT_IDS, DType.INT64, "batch", "prompt");
         Value maxNew = g.input(MAX_NEW_TOKENS, DType.INT64, Shape.scalar());
-        List<Value[]> ckv = DecodeGraphs.cachedInputs(g, spec.decoder, o.precision, "ck", "cv", "chunks");
-        List<Value[]> tkv = DecodeGraphs.cachedInputs(g, spec.decoder, o.precision, "tk", "tv", "local");
-        List<Value> carried = new ArrayList<>(List.of(logits, cur, k));
-        List<Shape> shapes = new ArrayList<>(List.of(logits.shape(), Shape.of("batch", Shape.unknown(1).dim(0)), k.shape()));
+
+        // prefill: [dummy, f(whole prompt chunks)] as summaries, then the remainder as tokens
+        Value p = g.shape(ids, 1);
+        Value whole = g.div(p, g.constInt64(chunk));
+        Value wholeTokens = g.mul(whole, g.constInt64(chunk));
+        Value dummy = g.squeeze(CatSequence.broadcastRow(g, m.dummyFx(), m.adaptive() ? m.power() : 0,
+                g.concat(0, g.shape(ids, 0), g.constInt64(1, 1, 1))), 2);
+        Value summaries = g.ifElse(positive(g, whole), t -> {
+            CatLm mt = new CatLm(c.in(t), spec, chunk);
+            Value chunks = t.reshape(t.slice(ids, t.constInt64(0), wholeTokens, t.constInt64(1), null), 0, -1, chunk);
+            Value f = mt.compressor().forward(chunks, t.range(t.scalarInt64(0), t.squeeze(whole, 0), t.scalarInt64(1)));
+            return List.of(t.concat(1, dummy, f));
+        }, e -> List.of(e.identity(dummy)))[0];
+        Value empty = emptyCache(g, spec, o.precision, ids);
+        List<Value[]> none = new ArrayList<>();
+        for (int i = 0; i < layers; i++) none.add(new Value[] {empty, empty});
+        Value[] s = DecodeGraphs.summaryStep(c, m, summaries, none);
+        Value rest = g.slice(ids, wholeTokens, p, g.constInt64(1), null);
+        Value[] prefill = g.ifElse(positive(g, g.sub(p, wholeTokens)), t -> {
+            BuildContext ct = c.in(t);
+            List<Value[]> compressed = new ArrayList<>(), local = new ArrayList<>();
+            for (int i = 0; i < layers; i++) {
+                compressed.add(new Value[] {s[1 + 4 * i], s[2 + 4 * i]});
+                local.add(new Value[] {s[3 + 4 * i], s[4 + 4 * i]});
+            }
+            Value[] r = DecodeGraphs.tokenStep(ct, new CatLm(ct, spec, chunk), rest, t.constInt64(0), compressed, local);
+            List<Value> out = new ArrayList<>(List.of(t.squeeze(t.slice(r[0], 1, -1, Long.MAX_VALUE), 1)));
+            for (int i = 0; i < layers; i++) out.addAll(List.of(r[1 + 2 * i], r[2 + 2 * i]));
+            return out;
+        }, e -> {
+            List<Value> out = new ArrayList<>(List.of(e.squeeze(s[0], 1)));
+            for (int i = 0; i < layers; i++) out.addAll(List.of(e.identity(s[3 + 4 * i]), e.identity(s[4 + 4 * i])));
+            return out;
+        });
+
+        List<Value> carried = new ArrayList<>(List.of(prefill[0], rest, whole));
+        List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), Shape.of("batch", Dim.unknown()), whole.shape()));
         for (int i = 0; i < layers; i++) {
-            carried.addAll(List.of(ckv.get(i)[0], ckv.get(i)[1], tkv.get(i)[0], tkv.get(i)[1]));
+            carried.addAll(List.of(s[1 + 4 * i], s[2 + 4 * i], prefill[1 + 2 * i], prefill[2 + 2 * i]));
             for (int j = 0; j < 4; j++) shapes.add(Shape.unknown(4));
         }
         Value[] out = g.loop(maxNew, g.scalarBool(true), carried, shapes, (body, iter, in) -> {
@@ -64,6 +97,17 @@ public final class GenerationLoopGraphs {
         });
         g.output(TOKENS, g.transpose(out[out.length - 1], 1, 0));
         return g;
+    }
+
+    /** A scalar bool: x[0] > 0 for a 1-element int64 tensor. */
+    private static Value positive(Graph g, Value x) {
+        return g.squeeze(g.greater(x, g.constInt64(0)), 0);
+    }
+
+    /** An empty cache [B, kv_heads, 0, head_dim] in the model precision. */
+    private static Value emptyCache(Graph g, ModelSpec spec, DType type, Value ids) {
+        Value shape = g.concat(0, g.shape(ids, 0), g.constInt64(spec.decoder.nLocalHeads, 0, spec.decoder.headDim));
+        return g.constantOfShape(shape, org.catonnx.onnx.TensorData.ofFloats(new float[] {0}, 1).castTo(type));
     }
 
     /** The chunk is complete: compress it, feed its summary, start a new chunk. */
@@ -111,15 +155,23 @@ public final class GenerationLoopGraphs {
         if (spec.variant != Variant.TRANSFORMER) throw new IllegalArgumentException("dense generation loop for " + spec.variant.id);
         Graph g = Graph.create(ForwardGraphs.name(spec, 0, "generate"));
         BuildContext c = new BuildContext(g, w, o.precision, o.attentionForm);
-        int layers = spec.decoder.nLayer, v = spec.paddedVocabSize();
-        Value logits = g.input(LAST_LOGITS, DType.FLOAT, "batch", v);
-        Value position = g.input(DecodeGraphs.POSITION, DType.INT64, 1);
+        DenseLm model = new DenseLm(c, spec.decoder);
+        int layers = spec.decoder.nLayer;
+        Value ids = g.input(ForwardGraphs.INPUT_IDS, DType.INT64, "batch", "prompt");
         Value maxNew = g.input(MAX_NEW_TOKENS, DType.INT64, Shape.scalar());
-        List<Value[]> kv = DecodeGraphs.cachedInputs(g, spec.decoder, o.precision, "k", "v", "past");
-        List<Value> carried = new ArrayList<>(List.of(logits, position));
-        List<Shape> shapes = new ArrayList<>(List.of(logits.shape(), position.shape()));
+        // prefill: the whole prompt through the decoder with an empty cache
+        Value empty = emptyCache(g, spec, o.precision, ids);
+        List<Value[]> none = new ArrayList<>();
+        for (int i = 0; i < layers; i++) none.add(new Value[] {empty, empty});
+        List<CachedAttention> first = new ArrayList<>();
+        Value p = g.shape(ids, 1);
+        Value h0 = DecodeGraphs.decoderStep(c, model.layers(), spec.blockSize(), model.wte().forward(ids),
+                g.range(g.scalarInt64(0), g.squeeze(p, 0), g.scalarInt64(1)), none, first);
+        Value logits = g.squeeze(g.cast(model.output().forward(model.norm().forward(g.slice(h0, 1, -1, Long.MAX_VALUE))), DType.FLOAT), 1);
+        List<Value> carried = new ArrayList<>(List.of(logits, p));
+        List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), p.shape()));
         for (int i = 0; i < layers; i++) {
-            carried.addAll(List.of(kv.get(i)[0], kv.get(i)[1]));
+            carried.addAll(List.of(first.get(i).newKeys(), first.get(i).newValues()));
             shapes.add(Shape.unknown(4));
             shapes.add(Shape.unknown(4));
         }

@@ -2,7 +2,6 @@ package org.catonnx.runtime.generate;
 
 import org.catonnx.graphs.DecodeGraphs;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.onnx.TensorData;
@@ -100,16 +99,6 @@ final class CatStepper implements Stepper {
             for (String p : new String[] {"tk", "tv"}) cache.put(DecodeGraphs.past(i, p), out.get(DecodeGraphs.present(i, p)));
         }
         return Generator.lastPosition(out.get(ForwardGraphs.LOGITS));
-    }
-
-    @Override
-    public Map<String, TensorData> loopInputs(float[] lastLogits) {
-        Map<String, TensorData> in = new HashMap<>(cache);
-        int b = current.length;
-        in.put(GenerationLoopGraphs.LAST_LOGITS, TensorData.ofFloats(lastLogits, b, lastLogits.length / b));
-        in.put(GenerationLoopGraphs.CHUNK_TOKENS, Generator.ids(current, 0, filled));
-        in.put(DecodeGraphs.CHUNK_INDEX, TensorData.ofLongs(new long[] {chunkIndex}, 1));
-        return in;
     }
 
     @Override

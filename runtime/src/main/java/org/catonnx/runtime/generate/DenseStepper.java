@@ -2,7 +2,6 @@ package org.catonnx.runtime.generate;
 
 import org.catonnx.graphs.DecodeGraphs;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.onnx.TensorData;
@@ -54,15 +53,6 @@ final class DenseStepper implements Stepper {
             cache.put(DecodeGraphs.past(i, "v"), out.get(DecodeGraphs.present(i, "v")));
         }
         return Generator.lastPosition(out.get(ForwardGraphs.LOGITS));
-    }
-
-    @Override
-    public Map<String, TensorData> loopInputs(float[] lastLogits) {
-        Map<String, TensorData> in = new HashMap<>(cache);
-        int b = (int) cache.get(DecodeGraphs.past(0, "k")).dim(0);
-        in.put(GenerationLoopGraphs.LAST_LOGITS, TensorData.ofFloats(lastLogits, b, lastLogits.length / b));
-        in.put(DecodeGraphs.POSITION, TensorData.ofLongs(new long[] {length}, 1));
-        return in;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package org.catonnx.runtime.generate;
 
+import org.catonnx.graphs.ForwardGraphs;
 import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
@@ -52,14 +53,14 @@ public final class Generator implements AutoCloseable {
         List<List<Long>> out = new ArrayList<>();
         boolean[] done = new boolean[b];
         for (int r = 0; r < b; r++) out.add(new ArrayList<>());
+        if (cfg.inGraphLoop) {
+            if (!sessions.has(DecodeSessions.LOOP)) {
+                throw new IllegalArgumentException("no in-graph generation loop loaded for this " + spec.variant.id + " model");
+            }
+            return inGraphLoop(prompts, steps, cfg, listener);
+        }
         try (Stepper s = stepper()) {
             float[] logits = s.start(prompts);
-            if (cfg.inGraphLoop) {
-                if (!sessions.has(DecodeSessions.LOOP)) {
-                    throw new IllegalArgumentException("no in-graph generation loop loaded for this " + spec.variant.id + " model");
-                }
-                return inGraphLoop(s, logits, steps, cfg, listener);
-            }
             for (int step = 0; step < steps; step++) {
                 long[] next = new long[b];
                 boolean all = true;
@@ -80,10 +81,10 @@ public final class Generator implements AutoCloseable {
         return res;
     }
 
-    /** One session run generates every token; stop tokens cut each row afterwards. */
-    private long[][] inGraphLoop(Stepper s, float[] logits, int steps, GenerationConfig cfg, TokenListener listener) {
-        Map<String, TensorData> in = new java.util.HashMap<>(s.loopInputs(logits));
-        in.put(GenerationLoopGraphs.MAX_NEW_TOKENS, TensorData.ofLongs(new long[] {steps}));
+    /** One session run prefills the prompts and generates every token; stop tokens cut each row afterwards. */
+    private long[][] inGraphLoop(long[][] prompts, int steps, GenerationConfig cfg, TokenListener listener) {
+        Map<String, TensorData> in = Map.of(ForwardGraphs.INPUT_IDS, ids(prompts, 0, prompts[0].length),
+                GenerationLoopGraphs.MAX_NEW_TOKENS, TensorData.ofLongs(new long[] {steps}));
         TensorData tokens = sessions.get(DecodeSessions.LOOP).run(in).get(GenerationLoopGraphs.TOKENS);
         int b = (int) tokens.dim(0), n = (int) tokens.dim(1);
         long[] flat = tokens.toLongs();

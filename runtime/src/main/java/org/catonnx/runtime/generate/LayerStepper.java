@@ -89,11 +89,6 @@ final class LayerStepper implements Stepper {
     }
 
     @Override
-    public Map<String, TensorData> loopInputs(float[] lastLogits) {
-        throw new UnsupportedOperationException("CAT-layer models generate with the step-by-step loop only");
-    }
-
-    @Override
     public void close() {
         cache.clear();
     }

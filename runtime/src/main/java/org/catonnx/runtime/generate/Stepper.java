@@ -10,9 +10,6 @@ interface Stepper extends AutoCloseable {
 
     float[] next(long[] tokens);
 
-    /** The state after start(), as inputs of the in-graph generation loop (without max_new_tokens). */
-    java.util.Map<String, org.catonnx.onnx.TensorData> loopInputs(float[] lastLogits);
-
     @Override
     void close();
 }

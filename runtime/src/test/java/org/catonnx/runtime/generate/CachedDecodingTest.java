@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Cached decoding equals re-running the full forward graph: the decode-step logits match the
  * full-forward logits at the same positions (1e-4), and greedy generation is token-identical,
- * over at least 3 chunks, batch of 2 with prompts of different lengths ending mid-chunk.
+ * over at least 3 chunks, prompts of different lengths ending mid-chunk (and one shorter than a chunk).
  */
 class CachedDecodingTest {
     static Stream<Arguments> models() {
@@ -47,7 +47,9 @@ class CachedDecodingTest {
     void cachedDecodingMatchesFullForward(String label, ModelSpec spec, int chunk) {
         WeightSource w = TestModels.weights(spec, 7);
         int l = chunk > 0 ? chunk : 6;
-        long[][] prompts = {randomTokens(l + 1 + l / 2, 1, spec.vocabSize()), randomTokens(2 * l + Math.max(1, l - 1), 2, spec.vocabSize())};
+        // lengths: mid-chunk after one whole chunk, mid-chunk after two, and shorter than one chunk
+        long[][] prompts = {randomTokens(l + 1 + l / 2, 1, spec.vocabSize()), randomTokens(2 * l + Math.max(1, l - 1), 2, spec.vocabSize()),
+                randomTokens(Math.max(1, l - 3), 3, spec.vocabSize())};
         int newTokens = Math.min(3 * l + 2, spec.blockSize() - prompts[1].length);
         try (ModelSession forward = OrtRuntime.get().open(new OnnxModel(ForwardGraphs.forward(spec, w, chunk, GraphOptions.defaults())).toBytes(), SessionConfig.defaults());
              DecodeSessions sessions = DecodeSessions.build(spec, w, chunk, GraphOptions.defaults(), SessionConfig.defaults(), true);
@@ -62,7 +64,7 @@ class CachedDecodingTest {
                 assertArrayEquals(expected, out.get(r), label + " chunk " + chunk + " row " + r);
                 worst = Math.max(worst, stepLogitsError(forward, spec, chunk, sessions, prompts[r], expected));
             }
-            System.out.printf("%s chunk %d: %d tokens x 2 prompts identical (step loop%s, full forward); decode-step vs full-forward logits max error %.2e%n",
+            System.out.printf("%s chunk %d: %d tokens x 3 prompts identical (step loop%s, full forward); decode-step vs full-forward logits max error %.2e%n",
                     label, chunk, newTokens, sessions.has(DecodeSessions.LOOP) ? ", in-graph loop" : "", worst);
             assertTrue(worst <= 1e-4, "decode-step logits differ from full forward by " + worst);
         }
