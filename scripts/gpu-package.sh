@@ -13,9 +13,9 @@ OUT=$ROOT/.gpu/app
 JUNIT_VERSION=1.14.1
 cd "$ROOT"
 [ -f .gpu/bundle.tar.xz ] || scripts/gpu-runtime-bundle.sh .gpu
-./mvnw -q -B package -DskipTests
-./mvnw -q -B -pl cli dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$ROOT/cli/target/gpu-deps" \
-  -DexcludeGroupIds=com.microsoft.onnxruntime -DexcludeArtifactIds=graph-builder,exporter,runtime
+rm -rf cli/target/gpu-deps
+./mvnw -q -B -pl cli -am package -DskipTests dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$ROOT/cli/target/gpu-deps" \
+  -DexcludeGroupIds=com.microsoft.onnxruntime,org.catonnx
 JUNIT=~/.m2/repository/org/junit/platform/junit-platform-console-standalone/$JUNIT_VERSION/junit-platform-console-standalone-$JUNIT_VERSION.jar
 [ -f "$JUNIT" ] || ./mvnw -q -B dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:$JUNIT_VERSION -Dtransitive=false
 rm -rf "$OUT"; mkdir -p "$OUT/lib" "$OUT/shared"

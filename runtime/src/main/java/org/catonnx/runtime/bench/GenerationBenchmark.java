@@ -88,7 +88,9 @@ public final class GenerationBenchmark {
             ModelSpec spec = chunk == 0 ? dense(s) : cat(s, chunk);
             String name = chunk == 0 ? "dense" : "cat";
             progress.accept("building " + spec);
-            try (DecodeSessions sessions = DecodeSessions.build(spec, new RandomInit(spec, 0), chunk, s.options, s.session, s.loop);
+            RandomInit weights = new RandomInit(spec, 0);
+            try (DecodeSessions sessions = s.step ? DecodeSessions.build(spec, weights, chunk, s.options, s.session, s.loop)
+                    : DecodeSessions.buildLoopOnly(spec, weights, chunk, s.options, s.session);
                  Generator gen = new Generator(spec, chunk, sessions)) {
                 for (int batch : s.batches) {
                     List<long[]> prompts = prompts(batch, s.prompt, s.vocab);

@@ -43,8 +43,20 @@ public final class DecodeSessions implements AutoCloseable {
 
     /** As above; withLoop also opens the in-graph generation loop. */
     public static DecodeSessions build(ModelSpec spec, WeightSource w, int chunk, GraphOptions o, SessionConfig sc, boolean withLoop) {
+        return build(spec, w, chunk, o, sc, true, withLoop);
+    }
+
+    /** Only the in-graph generation loop: one session, one copy of the weights (greedy, whole generations). */
+    public static DecodeSessions buildLoopOnly(ModelSpec spec, WeightSource w, int chunk, GraphOptions o, SessionConfig sc) {
+        return build(spec, w, chunk, o, sc, false, true);
+    }
+
+    private static DecodeSessions build(ModelSpec spec, WeightSource w, int chunk, GraphOptions o, SessionConfig sc, boolean steps, boolean withLoop) {
+        sc.requireSupports(o.precision);
         Map<String, Graph> graphs = new LinkedHashMap<>();
-        if (spec.variant == Variant.TRANSFORMER) {
+        if (!steps) {
+            graphs.put(LOOP, spec.variant == Variant.TRANSFORMER ? GenerationLoopGraphs.dense(spec, w, o) : GenerationLoopGraphs.cat(spec, w, chunk, o));
+        } else if (spec.variant == Variant.TRANSFORMER) {
             graphs.put(STEP, DecodeGraphs.denseStep(spec, w, o));
             if (withLoop) graphs.put(LOOP, GenerationLoopGraphs.dense(spec, w, o));
         } else if (spec.variant == Variant.CAT_LAYER) {
