@@ -40,12 +40,17 @@ final class BenchCommand implements Callable<Integer> {
     int[] chunks;
     @Option(names = "--mode", split = ",", defaultValue = "step,loop", description = "step (one session run per token), loop (in-graph ONNX Loop)")
     List<String> modes;
+    @Option(names = "--dense", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "include the dense baseline (--no-dense: CAT only)")
+    boolean dense;
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
     String precision;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto")
     String device;
     @Option(names = "--chart", paramLabel = "PNG", description = "also write a chart of throughput and cache memory against chunk size")
     Path chart;
+    @Option(names = "--profile", paramLabel = "PREFIX", description = "write ONNX Runtime profiling traces (per-node times) with this path prefix")
+    Path profile;
     @Option(names = "--json", description = "print the rows as JSON")
     boolean json;
 
@@ -61,10 +66,12 @@ final class BenchCommand implements Callable<Integer> {
         s.newTokens = newTokens;
         s.batches = batches;
         s.chunks = chunks;
+        s.dense = dense;
+        if (chunks.length == 1 && chunks[0] == 0) s.chunks = new int[0];   // --chunks 0: dense only
         s.step = modes.contains("step");
         s.loop = modes.contains("loop");
         s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT);
-        s.session = SessionConfig.defaults().withDevice(Device.parse(device));
+        s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
         List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {
             if (!json) System.err.println("[bench] " + msg);

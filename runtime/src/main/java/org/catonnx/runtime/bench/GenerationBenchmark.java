@@ -28,6 +28,8 @@ public final class GenerationBenchmark {
         public int[] batches = {1, 16};
         public int[] chunks = {4, 8, 16, 32};
         public boolean step = true, loop = true;
+        /** include the dense baseline (off to measure CAT alone, e.g. for its own peak memory) */
+        public boolean dense = true;
         public GraphOptions options = GraphOptions.defaults();
         public SessionConfig session = SessionConfig.defaults();
 
@@ -79,7 +81,7 @@ public final class GenerationBenchmark {
         s.session.requireSupports(s.options.precision);
         List<Row> rows = new ArrayList<>();
         List<int[]> models = new ArrayList<>();
-        models.add(new int[] {0});
+        if (s.dense) models.add(new int[] {0});
         for (int c : s.chunks) models.add(new int[] {c});
         int n = s.generated();
         int bytes = s.options.precision.bytes;

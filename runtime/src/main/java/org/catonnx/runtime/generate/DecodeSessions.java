@@ -92,8 +92,16 @@ public final class DecodeSessions implements AutoCloseable {
 
     public boolean has(String kind) { return sessions.containsKey(kind); }
 
+    private boolean closed;
+
+    /** Idempotent: a Generator closes its sessions and try-with-resources may close them again. */
     @Override
     public void close() {
-        sessions.values().forEach(ModelSession::close);
+        if (closed) return;
+        closed = true;
+        for (ModelSession s : sessions.values()) {
+            s.endProfiling();   // writes the trace when the session was opened with profiling
+            s.close();
+        }
     }
 }
