@@ -41,7 +41,9 @@ public final class CatLayerAttention {
             Value dummy = g.expand(g.reshape(c.param(dummyName, 1, fx), 1, 1, fx), b11);            // [B,1,fx]
             Value head = g.unsqueeze(g.concat(1, dummy, fxs), 2);                                   // [B,K+1,1,fx]
             Value tokens = g.reshape(expand.forward(x), 0, -1, l, fx);                              // [B,K,l,fx]
-            tokens = g.pad(tokens, g.constInt64(0, 0, 0, 0, 0, 1, 0, 0), c.scalar(0));           // [B,K+1,l,fx]
+            // one block of zeros for the final summary block (Expand + Concat: CUDA has no bfloat16 Pad)
+            Value zeros = g.expand(c.scalar(0), g.concat(0, g.shape(x, 0), g.constInt64(1, l, fx)));
+            tokens = g.concat(1, tokens, zeros);                                                    // [B,K+1,l,fx]
             Value seq = CatSequence.assemble(g, tokens, head);
             Value[] rope = attention.rope().tables(l + 1);
             Value y = attention.forward(seq, rope[0], rope[1], new CatAttention(c.attentionForm));
