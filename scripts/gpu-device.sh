@@ -17,8 +17,8 @@ JAVA="${RUNNER:-} /tmp/b/jre/bin/java -Xmx24g -Donnxruntime.native.path=/tmp/b/o
 mode=${1:-tests}; shift || true
 case "$mode" in
   tests)
-    [ $# -gt 0 ] || set -- --scan-class-path --include-tag gpu
-    exec $JAVA -jar "$A/junit.jar" execute --class-path "$CP:$A/tests.jar" --disable-banner --details=tree "$@" ;;
+    [ $# -gt 0 ] || set -- --scan-class-path "$A/test-classes" --include-tag gpu
+    exec $JAVA -jar "$A/junit.jar" execute --class-path "$CP:$A/test-classes" --disable-banner --details=tree "$@" ;;
   verify)
     rc=0
     for d in "$A"/shared/golden/*/; do

@@ -3,7 +3,7 @@
 # otherwise fetch, in .gpu/ (ignored by git; pass it as `carry`):
 #   .gpu/bundle.tar.xz   JRE + ONNX Runtime 1.29 CUDA provider (sm_90) + cuBLAS shims  (built once, ~60 MiB)
 #   .gpu/app/lib/*.jar   our module jars + their dependencies, without the ONNX Runtime CPU jar
-#   .gpu/app/tests.jar   runtime test classes (the GPU-tagged tests), junit.jar (console launcher)
+#   .gpu/app/test-classes  runtime test classes (the GPU-tagged tests), junit.jar (console launcher)
 #   .gpu/app/ort-include ONNX Runtime C headers, to build the CUDA custom op with the device's nvcc
 #   .gpu/app/shared/golden  the golden cases
 # usage (repository root): scripts/gpu-package.sh
@@ -21,7 +21,7 @@ JUNIT=~/.m2/repository/org/junit/platform/junit-platform-console-standalone/$JUN
 rm -rf "$OUT"; mkdir -p "$OUT/lib" "$OUT/shared"
 cp cli/target/gpu-deps/*.jar "$OUT/lib/"
 for m in graph-builder exporter runtime cli; do cp "$m/target/$m-0.1.0-SNAPSHOT.jar" "$OUT/lib/"; done
-(cd runtime/target/test-classes && jar cf "$OUT/tests.jar" .)
+cp -r runtime/target/test-classes "$OUT/test-classes"   # a directory: the small JRE has no zip filesystem to scan jars
 cp "$JUNIT" "$OUT/junit.jar"
 cp -r "$(dirname "$(find runtime/target/ort-headers -name onnxruntime_c_api.h | head -n1)")" "$OUT/ort-include"
 cp -r "$ROOT/../shared/golden" "$OUT/shared/"

@@ -86,6 +86,11 @@ public final class CustomOps {
         return cpuLibrary();
     }
 
+    /** {@code config} with the library appended when graphs use the custom op (attention form CUSTOM). */
+    public static SessionConfig registerIfNeeded(SessionConfig config, boolean graphsUseCustomOps) {
+        return graphsUseCustomOps && config.customOpLibraries().isEmpty() ? register(config) : config;
+    }
+
     /** {@code config} with the library for its device appended. */
     public static SessionConfig register(SessionConfig config) {
         return config.withCustomOpLibrary(libraryFor(config.device()));

@@ -79,6 +79,7 @@ public final class GenerationBenchmark {
 
     public static List<Row> run(Settings s, Consumer<String> progress) {
         s.session.requireSupports(s.options.precision);
+        s.session = org.catonnx.runtime.CustomOps.registerIfNeeded(s.session, s.options.attentionForm == org.catonnx.nn.AttentionForm.CUSTOM);
         List<Row> rows = new ArrayList<>();
         List<int[]> models = new ArrayList<>();
         if (s.dense) models.add(new int[] {0});

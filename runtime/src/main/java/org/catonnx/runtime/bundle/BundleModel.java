@@ -33,11 +33,8 @@ public final class BundleModel implements AutoCloseable {
     public BundleModel(Bundle bundle, SessionConfig config) {
         config.requireSupports(bundle.precision());
         this.bundle = bundle;
-        this.config = config;
-        if (bundle.usesCustomOps() && config.customOpLibraries().isEmpty()) {
-            throw new IllegalArgumentException("this bundle's graphs use the " + org.catonnx.onnx.Domains.CAT
-                    + " custom operators: give the custom-op library in the SessionConfig");
-        }
+        // graphs with our CatAttention op get the library shipped in the runtime jar (clear error if not built)
+        this.config = org.catonnx.runtime.CustomOps.registerIfNeeded(config, bundle.usesCustomOps());
     }
 
     /** Opens and verifies a bundle directory or archive. */

@@ -41,7 +41,7 @@ public final class ReferenceVerifier {
 
     public ReferenceVerifier(GraphOptions options, SessionConfig session, Consumer<String> progress) {
         this.options = options;
-        this.session = session;
+        this.session = org.catonnx.runtime.CustomOps.registerIfNeeded(session, options.attentionForm == org.catonnx.nn.AttentionForm.CUSTOM);
         this.progress = progress;
     }
 
@@ -75,13 +75,15 @@ public final class ReferenceVerifier {
             checks.add(new Check(ForwardGraphs.LOSS, "rel", Check.maxRelative(got.toFloats(), loss.get().toFloats()),
                     options.precision == org.catonnx.onnx.DType.FLOAT ? LOSS_TOLERANCE : 1e-2, ""));
         }
-        // the custom CatAttention op has no gradient rule: gradients are checked with the portable forms
-        if (labels.isPresent() && options.attentionForm != org.catonnx.nn.AttentionForm.CUSTOM
+        // gradients are checked in float32 with a portable attention form: the custom CatAttention op has
+        // no gradient rule, and half-precision training graphs are not a target (CUDA lacks bf16 ScatterND)
+        if (labels.isPresent() && options.attentionForm != org.catonnx.nn.AttentionForm.CUSTOM && options.precision == org.catonnx.onnx.DType.FLOAT
                 && rc.ioNames().stream().anyMatch(n -> n.startsWith(TrainingGraphs.GRAD_PREFIX))) {
             checks.addAll(compareGradients(rc, ids, labels.get()));
         }
         Optional<TensorData> prompt = rc.io("gen.prompt"), expected = rc.io("gen.output");
-        if (prompt.isPresent() && expected.isPresent() && spec.variant != Variant.CAT_LAYER) {
+        // token-identical generation is a float32 promise; half precision may flip near-tied greedy choices
+        if (prompt.isPresent() && expected.isPresent() && spec.variant != Variant.CAT_LAYER && options.precision == org.catonnx.onnx.DType.FLOAT) {
             checks.add(compareGeneration(rc, prompt.get(), expected.get()));
         }
         return checks;

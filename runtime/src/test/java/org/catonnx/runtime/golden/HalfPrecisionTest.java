@@ -36,7 +36,7 @@ class HalfPrecisionTest {
     @ParameterizedTest(name = "{0} bfloat16 (CUDA)")
     @MethodSource("org.catonnx.runtime.golden.GoldenCases#names")
     void bfloat16StaysCloseToFloat32(String name) throws Exception {
-        check(name, DType.BFLOAT16, 0.15, SessionConfig.defaults().withDevice(org.catonnx.runtime.Device.CUDA));
+        check(name, DType.BFLOAT16, 0.08, SessionConfig.defaults().withDevice(org.catonnx.runtime.Device.CUDA));
     }
 
     @org.junit.jupiter.api.Test
@@ -44,6 +44,20 @@ class HalfPrecisionTest {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> SessionConfig.defaults().requireSupports(DType.BFLOAT16));
         assertTrue(e.getMessage().contains("CUDA"), e.getMessage());
+    }
+
+    static double margin(float[] logits, int offset, int n) {
+        float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            float x = logits[offset + i];
+            if (x > best) {
+                second = best;
+                best = x;
+            } else if (x > second) {
+                second = x;
+            }
+        }
+        return best - second;
     }
 
     private static void check(String name, DType precision, double tolerance, SessionConfig sc) throws Exception {
@@ -57,14 +71,24 @@ class HalfPrecisionTest {
                     GraphOptions.defaults().withPrecision(precision))).toBytes(), sc)) {
                 got = s.run(Map.of("input_ids", ids)).get("logits").toFloats();
             }
-            int v = rc.spec().paddedVocabSize(), positions = want.length / v, agree = 0;
+            int v = rc.spec().paddedVocabSize(), vocab = rc.spec().vocabSize(), positions = want.length / v, agree = 0, clear = 0, clearAgree = 0;
             for (int p = 0; p < positions; p++) {
-                if (Sampler.argmax(got, p * v, rc.spec().vocabSize()) == Sampler.argmax(want, p * v, rc.spec().vocabSize())) agree++;
+                boolean same = Sampler.argmax(got, p * v, vocab) == Sampler.argmax(want, p * v, vocab);
+                if (same) agree++;
+                // positions where float32's best logit leads by more than twice the precision's error bound
+                if (margin(want, p * v, vocab) > 2 * tolerance) {
+                    clear++;
+                    if (same) clearAgree++;
+                }
             }
-            double err = Check.maxAbs(got, want), agreement = agree / (double) positions;
-            System.out.printf("%s %s: max |logit error| %.4f, argmax agreement %.2f%% (%d/%d)%n", name, precision, err, 100 * agreement, agree, positions);
+            double err = Check.maxAbs(got, want), agreement = agree / (double) positions, clearAgreement = clear == 0 ? 1 : clearAgree / (double) clear;
+            System.out.printf("%s %s: max |logit error| %.4f, argmax agreement %.2f%% (%d/%d); where the float32 margin exceeds %.2f: %.2f%% (%d/%d)%n",
+                    name, precision, err, 100 * agreement, agree, positions, 2 * tolerance, 100 * clearAgreement, clearAgree, clear);
             assertTrue(err <= tolerance, name + " " + precision + " error " + err);
-            assertTrue(agreement >= 0.99, name + " " + precision + " argmax agreement " + agreement);
+            // the golden models are random: many positions have near-tied logits (gen.margin goes down to 0.002),
+            // where any rounding may flip the argmax; agreement is required where the decision is clear
+            assertTrue(clearAgreement >= 0.99, name + " " + precision + " argmax agreement where clear " + clearAgreement);
+            assertTrue(clear >= positions / 2, name + ": too few clear positions to judge (" + clear + ")");
         }
     }
 }
