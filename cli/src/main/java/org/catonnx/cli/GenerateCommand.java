@@ -61,6 +61,10 @@ final class GenerateCommand implements Callable<Integer> {
             description = "run the whole greedy generation as one in-graph ONNX Loop (no per-token host round trips)")
     boolean loop;
 
+    @Option(names = "--max-batch", defaultValue = "" + GenerationConfig.DEFAULT_MAX_BATCH,
+            description = "refuse more prompts than this in one call (default: ${DEFAULT-VALUE})")
+    int maxBatch;
+
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto")
     String device;
 
@@ -75,7 +79,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (ids.isEmpty() == prompts.isEmpty()) throw new IllegalArgumentException("give prompts either as --ids or as --prompt text");
         Set<Long> stop = new HashSet<>();
         for (long s : stopIds) stop.add(s);
-        GenerationConfig cfg = new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, loop);
+        GenerationConfig cfg = new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, loop, maxBatch);
         try (BundleModel model = BundleModel.open(bundle, SessionConfig.defaults().withDevice(Device.parse(device)))) {
             TextTokenizer tok = null;
             if (!prompts.isEmpty()) {

@@ -77,4 +77,14 @@ class GenerateCommandTest {
         assertEquals(CatExport.BAD_INPUT, tooLong.code());
         assertTrue(tooLong.err().contains("context is 128 tokens"), tooLong.err());
     }
+
+    @Test
+    void batchBeyondMaxBatchIsRefused() {
+        BundleCommandsTest.Run many = run("generate", bundle.toString(), "--ids", "1", "--ids", "2", "--ids", "3", "--max-batch", "2");
+        assertEquals(CatExport.BAD_INPUT, many.code());
+        assertTrue(many.err().contains("3 prompts exceed the batch limit of 2"), many.err());
+        BundleCommandsTest.Run zero = run("generate", bundle.toString(), "--ids", "1", "--max-batch", "0");
+        assertEquals(CatExport.BAD_INPUT, zero.code());
+        assertTrue(zero.err().contains("max batch must be at least 1"), zero.err());
+    }
 }

@@ -9,6 +9,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * or a CAT compressor. Derived fields follow the reference's __post_init__.
  */
 public final class ModelConfig {
+    /** Upper bounds on sizes read from a config (far above any real model, low enough that derived sizes fit an int). */
+    public static final int MAX_BLOCK_SIZE = 1 << 24;
+    public static final int MAX_VOCAB_SIZE = 1 << 26;
+    public static final int MAX_LAYERS = 4096;
+    public static final int MAX_HEADS = 4096;
+    public static final int MAX_WIDTH = 1 << 20;
     public final int blockSize;
     public final int vocabSize;
     public final int paddedVocabSize;
@@ -28,13 +34,13 @@ public final class ModelConfig {
     public final int dimFx;
 
     private ModelConfig(Builder b) {
-        blockSize = positive("block_size", b.blockSize);
-        vocabSize = positive("vocab_size", b.vocabSize);
-        paddedVocabSize = b.paddedVocabSize > 0 ? b.paddedVocabSize : roundUp(vocabSize, 256);
-        nLayer = positive("n_layer", b.nLayer);
-        nHead = positive("n_head", b.nHead);
+        blockSize = bounded("block_size", b.blockSize, MAX_BLOCK_SIZE);
+        vocabSize = bounded("vocab_size", b.vocabSize, MAX_VOCAB_SIZE);
+        paddedVocabSize = b.paddedVocabSize > 0 ? bounded("padded_vocab_size", b.paddedVocabSize, MAX_VOCAB_SIZE) : roundUp(vocabSize, 256);
+        nLayer = bounded("n_layer", b.nLayer, MAX_LAYERS);
+        nHead = bounded("n_head", b.nHead, MAX_HEADS);
         nLocalHeads = b.nLocalHeads == -1 || b.nLocalHeads == 0 ? nHead : positive("n_local_heads", b.nLocalHeads);
-        dim = positive("dim", b.dim);
+        dim = bounded("dim", b.dim, MAX_WIDTH);
         if (dim % nHead != 0) throw new ConfigException("dim " + dim + " is not divisible by n_head " + nHead);
         if (nHead % nLocalHeads != 0) {
             throw new ConfigException("n_head " + nHead + " is not divisible by n_local_heads " + nLocalHeads);
@@ -43,7 +49,10 @@ public final class ModelConfig {
         if (b.headDim > 0 && b.headDim != headDim) {
             throw new ConfigException("head_dim " + b.headDim + " != dim / n_head = " + headDim);
         }
-        intermediateSize = b.intermediateSize > 0 ? b.intermediateSize : roundUp((int) (2 * 4 * dim / 3.0), 256);
+        intermediateSize = b.intermediateSize > 0 ? bounded("intermediate_size", b.intermediateSize, MAX_WIDTH)
+                : roundUp((int) (2 * 4 * dim / 3.0), 256);
+        if (!(b.ropeBase > 0) || Double.isInfinite(b.ropeBase)) throw new ConfigException("rope_base must be a positive finite number, got " + b.ropeBase);
+        if (!(b.normEps >= 0) || Double.isInfinite(b.normEps)) throw new ConfigException("norm_eps must be a finite number >= 0, got " + b.normEps);
         ropeBase = b.ropeBase;
         normEps = b.normEps;
         ropeNElem = b.ropeNElem > 0 ? b.ropeNElem : headDim;
@@ -56,7 +65,7 @@ public final class ModelConfig {
         if (chunkSize > 0 && blockSize % chunkSize != 0) {
             throw new ConfigException("block_size " + blockSize + " is not divisible by chunk_size " + chunkSize);
         }
-        dimFx = chunkSize > 0 ? (b.dimFx > 0 ? b.dimFx : dim) : 0;
+        dimFx = chunkSize > 0 ? (b.dimFx > 0 ? bounded("dim_fx", b.dimFx, MAX_WIDTH) : dim) : 0;
         if (paddedVocabSize < vocabSize) {
             throw new ConfigException("padded_vocab_size " + paddedVocabSize + " < vocab_size " + vocabSize);
         }
@@ -64,6 +73,12 @@ public final class ModelConfig {
 
     private static int positive(String name, int v) {
         if (v <= 0) throw new ConfigException(name + " must be positive, got " + v);
+        return v;
+    }
+
+    private static int bounded(String name, int v, int max) {
+        positive(name, v);
+        if (v > max) throw new ConfigException(name + " " + v + " exceeds the limit of " + max);
         return v;
     }
 

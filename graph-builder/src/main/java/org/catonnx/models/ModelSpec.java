@@ -150,13 +150,26 @@ public final class ModelSpec {
         }
     }
 
+    /** Config files larger than this are refused unread. */
+    public static final long MAX_CONFIG_BYTES = 16L << 20;
+
     public static ModelSpec load(Path configJson) throws IOException {
+        long size = Files.size(configJson);
+        if (size > MAX_CONFIG_BYTES) throw new ConfigException(configJson.getFileName() + ": " + size + " bytes, larger than the limit of " + MAX_CONFIG_BYTES);
+        byte[] bytes = Files.readAllBytes(configJson);
+        JsonNode root;
         try {
-            return fromJson(new ObjectMapper().readTree(configJson.toFile()));
-        } catch (ConfigException e) {
-            throw new ConfigException(configJson.getFileName() + ": " + e.getMessage());
+            root = new ObjectMapper().readTree(bytes);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ConfigException(configJson.getFileName() + ": not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            // e.g. CharConversionException: the bytes look like UTF-16/32 JSON but are not
+            throw new ConfigException(configJson.getFileName() + ": not valid JSON: " + e.getMessage());
+        }
+        try {
+            return fromJson(root);
+        } catch (ConfigException e) {
+            throw new ConfigException(configJson.getFileName() + ": " + e.getMessage());
         }
     }
 

@@ -143,6 +143,8 @@ public final class OrtRuntime {
     private static void addCuda(SessionOptions opts, SessionConfig c) {
         try (OrtCUDAProviderOptions cudaOpts = new OrtCUDAProviderOptions(c.cudaDeviceId())) {
             cudaOpts.add("use_tf32", c.tf32() ? "1" : "0");
+            // growing decode caches allocate ever larger buffers; power-of-two arena growth wastes most of it
+            cudaOpts.add("arena_extend_strategy", "kSameAsRequested");
             if (c.gpuMemLimitBytes() > 0) cudaOpts.add("gpu_mem_limit", Long.toString(c.gpuMemLimitBytes()));
             opts.addCUDA(cudaOpts);
         } catch (OrtException | LinkageError e) {

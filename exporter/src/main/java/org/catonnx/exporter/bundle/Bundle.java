@@ -74,7 +74,8 @@ public final class Bundle implements AutoCloseable {
         if (!BundleFormat.isArchiveName(path)) {
             throw new BundleException(MANIFEST, path.toString(), "not a bundle: give a bundle directory or a .cat/.zip archive");
         }
-        Path tmp = Files.createTempDirectory("cat-bundle-");
+        // the pid in the name tells whose extraction a leftover is (a process killed while opening one)
+        Path tmp = Files.createTempDirectory("cat-bundle-" + ProcessHandle.current().pid() + "-");
         try {
             BundleArchive.extract(path, tmp, limits);
             return verify(tmp, tmp);
@@ -229,7 +230,7 @@ public final class Bundle implements AutoCloseable {
             throw new BundleException(UNSAFE_PATH, rel, "tensor '" + t.getName() + "' refers to external data '" + location
                     + "' instead of the bundle's weights file" + (why != null ? " (" + why + ")" : ""));
         }
-        if (offset < 0 || length < 0 || offset + length > weightsSize) {
+        if (offset < 0 || length < 0 || offset > weightsSize || length > weightsSize - offset) {
             throw new BundleException(GRAPH, rel, "tensor '" + t.getName() + "' lies outside the weights file (offset " + offset + ", length " + length + ")");
         }
     }

@@ -126,12 +126,13 @@ public final class BundleArchive {
                         }
                         out.write(buf, 0, n);
                     }
-                } catch (java.util.zip.ZipException ze2) {
-                    throw new BundleException(ARCHIVE, label + "!" + e.name, "corrupt entry: " + ze2.getMessage(), ze2);
+                } catch (java.util.zip.ZipException | java.io.EOFException ze2) {
+                    throw new BundleException(ARCHIVE, label + "!" + e.name, "corrupt entry: " + (ze2.getMessage() == null ? "unexpected end of file" : ze2.getMessage()), ze2);
                 }
             }
-        } catch (java.util.zip.ZipException ze) {
-            throw new BundleException(ARCHIVE, label, "not a valid zip archive: " + ze.getMessage(), ze);
+        } catch (java.util.zip.ZipException | java.io.EOFException ze) {
+            // java.util.zip throws a bare EOFException when the end record's offsets disagree with the file
+            throw new BundleException(ARCHIVE, label, "not a valid zip archive: " + (ze.getMessage() == null ? "unexpected end of file" : ze.getMessage()), ze);
         }
     }
 
@@ -162,7 +163,7 @@ public final class BundleArchive {
                 ByteBuffer loc = read(ch, eocdPos - 20, 20);
                 if (loc.getInt(0) != ZIP64_LOCATOR) throw new BundleException(ARCHIVE, label, "missing zip64 locator");
                 long z64 = loc.getLong(8);
-                if (z64 < 0 || z64 + 56 > size) throw new BundleException(ARCHIVE, label, "bad zip64 record offset");
+                if (z64 < 0 || z64 > size - 56) throw new BundleException(ARCHIVE, label, "bad zip64 record offset");
                 ByteBuffer r = read(ch, z64, 56);
                 if (r.getInt(0) != ZIP64_EOCD) throw new BundleException(ARCHIVE, label, "bad zip64 end record");
                 count = r.getLong(32);
@@ -170,7 +171,8 @@ public final class BundleArchive {
                 cdOffset = r.getLong(48);
             }
             if (count > limits.maxEntries()) throw new BundleException(ARCHIVE, label, count + " entries exceed the limit of " + limits.maxEntries());
-            if (cdOffset < 0 || cdSize < 0 || cdOffset + cdSize > size || cdSize > Integer.MAX_VALUE) {
+            // each bound on its own: offset + size of a hostile zip64 record could overflow
+            if (count < 0 || cdOffset < 0 || cdSize < 0 || cdSize > size || cdOffset > size - cdSize || cdSize > Integer.MAX_VALUE) {
                 throw new BundleException(ARCHIVE, label, "central directory out of bounds");
             }
             ByteBuffer cd = read(ch, cdOffset, (int) cdSize);
@@ -189,6 +191,7 @@ public final class BundleArchive {
                 cd.get(p + 46, nb);
                 String name = new String(nb, StandardCharsets.UTF_8);
                 if (uncompressed == 0xFFFFFFFFL) uncompressed = zip64Size(cd, p + 46 + nameLen, extraLen, uncompressed);
+                if (uncompressed < 0) throw new BundleException(ARCHIVE, label + "!" + name, "entry declares a negative size");
                 int hostOs = madeBy >>> 8;
                 int mode = (int) (external >>> 16);
                 int type = mode & 0170000;
@@ -202,6 +205,8 @@ public final class BundleArchive {
                 p += 46 + nameLen + extraLen + commentLen;
             }
             return out;
+        } catch (java.io.EOFException e) {
+            throw new BundleException(ARCHIVE, label, "truncated zip archive: " + e.getMessage(), e);
         }
     }
 
@@ -210,7 +215,7 @@ public final class BundleArchive {
         while (at + 4 <= end) {
             int id = Short.toUnsignedInt(cd.getShort(at));
             int size = Short.toUnsignedInt(cd.getShort(at + 2));
-            if (id == 0x0001 && size >= 8) return cd.getLong(at + 4);   // uncompressed size comes first
+            if (id == 0x0001 && size >= 8 && at + 12 <= end) return cd.getLong(at + 4);   // uncompressed size comes first
             at += 4 + size;
         }
         return dflt;
@@ -219,7 +224,7 @@ public final class BundleArchive {
     private static ByteBuffer read(FileChannel ch, long pos, int len) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(len).order(ByteOrder.LITTLE_ENDIAN);
         while (b.hasRemaining()) {
-            if (ch.read(b, pos + b.position()) < 0) throw new IOException("unexpected end of archive");
+            if (ch.read(b, pos + b.position()) < 0) throw new java.io.EOFException("unexpected end of archive");
         }
         return b.flip().order(ByteOrder.LITTLE_ENDIAN);
     }

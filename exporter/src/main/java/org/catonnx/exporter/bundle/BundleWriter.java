@@ -148,6 +148,7 @@ public final class BundleWriter {
 
     public Result write(Path target) throws IOException {
         Path dir = target.toAbsolutePath().normalize();
+        AtomicFiles.recoverDirectory(dir);   // a previous export killed mid-way: put the old bundle back, drop its temporaries
         refuseUnsafeTarget(dir);
         if (tokenizer != null) {
             if (!Files.isRegularFile(tokenizer)) throw new IOException("tokenizer file not found: " + tokenizer);

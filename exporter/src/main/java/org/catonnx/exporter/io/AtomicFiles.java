@@ -49,6 +49,7 @@ public final class AtomicFiles {
      */
     public static void writeDirectory(Path target, IOConsumer<Path> fillTempDir) throws IOException {
         Path dir = parentOf(target);
+        recoverDirectory(target);
         Path tmp = createSibling(target, ".tmp", true);
         try {
             fillTempDir.accept(tmp);
@@ -86,6 +87,56 @@ public final class AtomicFiles {
         }
     }
 
+    /**
+     * Cleans up after a {@link #writeDirectory} whose process died (kill -9, power loss): temporaries are hidden
+     * siblings {@code .<name>.<pid>-<random>.tmp} / {@code .old}. Those of processes no longer running are deleted;
+     * if the target itself is missing because the process died between moving the old version aside and moving the
+     * new one in, the old version is moved back first. Siblings of live processes are left alone.
+     * @return true if the target was restored from an ".old" sibling
+     */
+    public static boolean recoverDirectory(Path target) throws IOException {
+        Path dir = parentOf(target);
+        if (!Files.isDirectory(dir)) return false;
+        String prefix = "." + target.getFileName() + ".";
+        List<Path> stale;
+        try (Stream<Path> s = Files.list(dir)) {
+            stale = s.filter(p -> isStaleSibling(p.getFileName().toString(), prefix)).collect(Collectors.toList());
+        }
+        boolean restored = false;
+        if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            Path newest = null;
+            for (Path p : stale) {
+                if (p.getFileName().toString().endsWith(".old") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                        && (newest == null || Files.getLastModifiedTime(p).compareTo(Files.getLastModifiedTime(newest)) > 0)) {
+                    newest = p;
+                }
+            }
+            if (newest != null) {
+                move(newest, target);
+                stale.remove(newest);
+                restored = true;
+            }
+        }
+        for (Path p : stale) deleteRecursively(p);
+        if (restored || !stale.isEmpty()) fsyncDirectory(dir);
+        return restored;
+    }
+
+    /** ".name.PID-HEX.tmp" or ".old" whose process PID is no longer running. */
+    static boolean isStaleSibling(String fileName, String prefix) {
+        if (!fileName.startsWith(prefix) || !(fileName.endsWith(".tmp") || fileName.endsWith(".old"))) return false;
+        String rest = fileName.substring(prefix.length(), fileName.length() - 4);
+        int dash = rest.indexOf('-');
+        if (dash <= 0 || rest.indexOf('.') >= 0) return false;
+        long pid;
+        try {
+            pid = Long.parseLong(rest.substring(0, dash));
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        return pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true);
+    }
+
     /** Deletes a file or a directory tree; a missing path is fine. */
     public static void deleteRecursively(Path path) throws IOException {
         if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) return;
@@ -105,7 +156,8 @@ public final class AtomicFiles {
     // Not Files.createTempFile: that creates files with mode 0600, which the renamed target would keep.
     private static Path createSibling(Path target, String suffix, boolean directory) throws IOException {
         Path dir = parentOf(target);
-        String base = "." + target.getFileName() + ".";
+        // the pid lets recoverDirectory tell temporaries of dead processes from those of running ones
+        String base = "." + target.getFileName() + "." + ProcessHandle.current().pid() + "-";
         for (int attempt = 0; ; attempt++) {
             Path p = dir.resolve(base + Long.toHexString(ThreadLocalRandom.current().nextLong()) + suffix);
             try {

@@ -7,6 +7,9 @@ import java.util.Set;
  * temperature is 0; else sampling with optional top-k / top-p and a seed for reproducibility).
  */
 public final class GenerationConfig {
+    /** Prompts per {@code generate} call unless {@link #withMaxBatch} says otherwise. */
+    public static final int DEFAULT_MAX_BATCH = 64;
+
     public final int maxNewTokens;
     public final Set<Long> stopTokens;
     public final double temperature;
@@ -15,6 +18,8 @@ public final class GenerationConfig {
     public final long seed;
     /** run the whole generation as one in-graph ONNX Loop (greedy only) instead of one session run per token */
     public final boolean inGraphLoop;
+    /** most prompts one {@code generate} call accepts (a larger batch is refused before any session runs) */
+    public final int maxBatch;
 
     public GenerationConfig(int maxNewTokens, Set<Long> stopTokens, double temperature, int topK, double topP, long seed) {
         this(maxNewTokens, stopTokens, temperature, topK, topP, seed, false);
@@ -22,6 +27,12 @@ public final class GenerationConfig {
 
     public GenerationConfig(int maxNewTokens, Set<Long> stopTokens, double temperature, int topK, double topP, long seed,
                             boolean inGraphLoop) {
+        this(maxNewTokens, stopTokens, temperature, topK, topP, seed, inGraphLoop, DEFAULT_MAX_BATCH);
+    }
+
+    public GenerationConfig(int maxNewTokens, Set<Long> stopTokens, double temperature, int topK, double topP, long seed,
+                            boolean inGraphLoop, int maxBatch) {
+        if (maxBatch < 1) throw new IllegalArgumentException("max batch must be at least 1, got " + maxBatch);
         if (maxNewTokens < 1) throw new IllegalArgumentException("max new tokens must be at least 1, got " + maxNewTokens);
         if (temperature < 0 || Double.isNaN(temperature)) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0 (0 = off), got " + topK);
@@ -33,6 +44,7 @@ public final class GenerationConfig {
         this.topP = topP;
         this.seed = seed;
         this.inGraphLoop = inGraphLoop;
+        this.maxBatch = maxBatch;
         if (inGraphLoop && temperature != 0) {
             throw new IllegalArgumentException("the in-graph generation loop is greedy; use the step-by-step loop for sampling");
         }
@@ -43,15 +55,19 @@ public final class GenerationConfig {
     }
 
     public GenerationConfig withSampling(double temperature, int topK, double topP, long seed) {
-        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, inGraphLoop);
+        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, inGraphLoop, maxBatch);
     }
 
     public GenerationConfig withStopTokens(Set<Long> stop) {
-        return new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, inGraphLoop);
+        return new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, inGraphLoop, maxBatch);
     }
 
     public GenerationConfig withInGraphLoop(boolean loop) {
-        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, loop);
+        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, loop, maxBatch);
+    }
+
+    public GenerationConfig withMaxBatch(int max) {
+        return new GenerationConfig(maxNewTokens, stopTokens, temperature, topK, topP, seed, inGraphLoop, max);
     }
 
     public boolean greedy() { return temperature == 0; }

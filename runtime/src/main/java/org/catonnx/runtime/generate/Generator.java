@@ -32,7 +32,7 @@ public final class Generator implements AutoCloseable {
     public int chunk() { return chunk; }
 
     public List<long[]> generate(List<long[]> prompts, GenerationConfig cfg, TokenListener listener) {
-        validate(prompts);
+        validate(prompts, cfg);
         Sampler sampler = new Sampler(cfg, spec.vocabSize());
         Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
         for (int i = 0; i < prompts.size(); i++) byLength.computeIfAbsent(prompts.get(i).length, k -> new ArrayList<>()).add(i);
@@ -110,8 +110,13 @@ public final class Generator implements AutoCloseable {
         }
     }
 
-    private void validate(List<long[]> prompts) {
-        if (prompts.isEmpty()) throw new IllegalArgumentException("no prompts given");
+    /** Everything a caller passes is checked here, before any session runs. */
+    private void validate(List<long[]> prompts, GenerationConfig cfg) {
+        if (prompts == null || prompts.isEmpty()) throw new IllegalArgumentException("no prompts given");
+        if (prompts.size() > cfg.maxBatch) {
+            throw new IllegalArgumentException(prompts.size() + " prompts exceed the batch limit of " + cfg.maxBatch
+                    + " (allowed: 1.." + cfg.maxBatch + " prompts per call; raise it with GenerationConfig.withMaxBatch / --max-batch)");
+        }
         for (int i = 0; i < prompts.size(); i++) {
             long[] p = prompts.get(i);
             if (p == null || p.length == 0) throw new IllegalArgumentException("prompt " + i + " is empty: give at least one token");
