@@ -81,9 +81,9 @@ class BundleCommandsTest {
         Run e = run("export", "--preset", "tiny-dense", "--precision", "float16", "--json", "-o", b.toString());
         assertEquals(0, e.code(), e.err());
         JsonNode n = new ObjectMapper().readTree(e.out());
-        assertEquals(3, n.get("graphs").asInt());
+        assertEquals(4, n.get("graphs").asInt());   // forward, loss, step, generate
         assertEquals("float16", n.get("manifest").get("precision").asText());
-        assertTrue(e.err().contains("[1/3]"), "progress goes to stderr with --json: " + e.err());
+        assertTrue(e.err().contains("[1/4]"), "progress goes to stderr with --json: " + e.err());
         JsonNode i = new ObjectMapper().readTree(run("inspect", "--json", b.toString()).out());
         // 2 layers * 2 * 4 kv heads * 16 dims * 2 bytes
         assertEquals(512.0, i.get("cache").get(0).get("bytes_per_token").asDouble());
@@ -97,7 +97,7 @@ class BundleCommandsTest {
         JsonNode i = new ObjectMapper().readTree(run("inspect", "--json", b.toString()).out());
         assertEquals("[2,8]", i.get("chunk_sizes").toString());
         assertEquals("masked", i.get("attention").asText());
-        assertEquals(12, i.get("graphs").size());
+        assertEquals(14, i.get("graphs").size());   // 7 per chunk size
         Run bad = run("export", "--preset", "tiny-adaptive", "--chunk-sizes", "3", "-o", dir.resolve("x").toString());
         assertEquals(CatExport.BAD_INPUT, bad.code());
         assertTrue(bad.err().contains("chunk size 3"), bad.err());

@@ -98,9 +98,9 @@ public final class GenerationBenchmark {
                 for (int batch : s.batches) {
                     List<long[]> prompts = prompts(batch, s.prompt, s.vocab);
                     for (String mode : modes(s)) {
-                        GenerationConfig cfg = GenerationConfig.greedy(n).withInGraphLoop(mode.equals("loop"));
+                        GenerationConfig cfg = GenerationConfig.greedy(n).withInGraphLoop(mode.equals("loop")).withMaxBatch(batch);
                         gen.generate(prompts(batch, s.prompt, s.vocab), GenerationConfig.greedy(Math.min(n, 2 * Math.max(chunk, 4)))
-                                .withInGraphLoop(cfg.inGraphLoop), TokenListener.NONE);   // warm-up
+                                .withInGraphLoop(cfg.inGraphLoop).withMaxBatch(batch), TokenListener.NONE);   // warm-up
                         long t0 = System.nanoTime();
                         List<long[]> out = gen.generate(prompts, cfg, TokenListener.NONE);
                         double sec = (System.nanoTime() - t0) / 1e9;
