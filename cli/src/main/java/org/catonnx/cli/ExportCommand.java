@@ -150,7 +150,7 @@ final class ExportCommand implements Callable<Integer> {
             System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
         } else {
             System.out.println("exported " + r.graphCount() + " graphs, " + InspectCommand.count(r.parameterCount()) + " parameters, "
-                    + InspectCommand.human(r.totalBytes()) + " to " + r.dir() + (r.archive() != null ? " and " + r.archive() : "")
+                    + org.catonnx.exporter.bundle.BundleFormat.humanSize(r.totalBytes()) + " to " + r.dir() + (r.archive() != null ? " and " + r.archive() : "")
                     + (noVerify ? " (not loaded in ONNX Runtime)" : " (every graph loads in ONNX Runtime " + OrtRuntime.get().version() + ")"));
         }
         return 0;

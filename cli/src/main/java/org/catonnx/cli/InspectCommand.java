@@ -70,7 +70,7 @@ final class InspectCommand implements Callable<Integer> {
             System.out.println("precision  " + typeName(precision) + ", " + b.attentionForm().name().toLowerCase(Locale.ROOT) + " attention"
                     + (b.usesCustomOps() ? ", needs the custom-op library" : ", stock ONNX operators only"));
             System.out.println("parameters " + count(b.parameterCount()) + " (" + b.parameterCount() + ")");
-            System.out.println("weights    " + human(b.weightsBytes()) + "; bundle " + human(b.totalBytes()) + " in " + b.fileSizes().size() + " files"
+            System.out.println("weights    " + org.catonnx.exporter.bundle.BundleFormat.humanSize(b.weightsBytes()) + "; bundle " + org.catonnx.exporter.bundle.BundleFormat.humanSize(b.totalBytes()) + " in " + b.fileSizes().size() + " files"
                     + (b.tokenizer().isPresent() ? ", with tokenizer" : ""));
             if (prov != null) {
                 System.out.println("source     " + (prov.has("checkpoint_sha256") ? "checkpoint " + prov.path("checkpoint_file").asText() + " sha256 " + prov.get("checkpoint_sha256").asText()
@@ -81,14 +81,14 @@ final class InspectCommand implements Callable<Integer> {
             System.out.println("config     " + m.writeValueAsString(spec.toJson(m)));
             System.out.printf("%-10s %6s  %-28s %10s%n", "graph", "chunk", "file", "size");
             for (Bundle.GraphEntry g : b.graphs()) {
-                System.out.printf("%-10s %6s  %-28s %10s%n", g.purpose(), g.chunkSize() == 0 ? "-" : Integer.toString(g.chunkSize()), g.file(), human(g.size()));
+                System.out.printf("%-10s %6s  %-28s %10s%n", g.purpose(), g.chunkSize() == 0 ? "-" : Integer.toString(g.chunkSize()), g.file(), org.catonnx.exporter.bundle.BundleFormat.humanSize(g.size()));
             }
             System.out.println("decoding cache (" + typeName(precision) + "):");
             for (JsonNode e : cache) {
                 String c = e.get("chunk_size").asInt() == 0 ? "dense" : "chunk " + e.get("chunk_size").asInt();
                 System.out.println(e.get("bytes_per_token").isNull() ? "  " + c + ": " + e.get("note").asText()
                         : String.format(Locale.ROOT, "  %-9s %10.1f bytes/token, %s at the full context of %d tokens", c,
-                        e.get("bytes_per_token").asDouble(), human(e.get("bytes_at_full_context").asLong()), spec.blockSize()));
+                        e.get("bytes_per_token").asDouble(), org.catonnx.exporter.bundle.BundleFormat.humanSize(e.get("bytes_at_full_context").asLong()), spec.blockSize()));
             }
             b.warnings().forEach(w -> System.out.println("warning: " + w));
             return 0;
@@ -105,17 +105,6 @@ final class InspectCommand implements Callable<Integer> {
         return org.catonnx.exporter.bundle.BundleFormat.typeName(t);
     }
 
-    static String human(long bytes) {
-        if (bytes < 1024) return bytes + " B";
-        String[] u = {"KiB", "MiB", "GiB", "TiB"};
-        double v = bytes;
-        int i = -1;
-        while (v >= 1024 && i < u.length - 1) {
-            v /= 1024;
-            i++;
-        }
-        return String.format(Locale.ROOT, "%.1f %s", v, u[i]);
-    }
 
     static String count(long n) {
         if (n >= 1_000_000_000) return String.format(Locale.ROOT, "%.2fB", n / 1e9);

@@ -45,6 +45,16 @@ class GenerateCommandTest {
     }
 
     @Test
+    void bundleVerifiesItsOwnConsistency() throws Exception {
+        BundleCommandsTest.Run v = run("verify", "--bundle", bundle.toString(), "--json");
+        assertEquals(0, v.code(), v.out() + v.err());
+        JsonNode n = new ObjectMapper().readTree(v.out());
+        assertTrue(n.get("passed").asBoolean());
+        assertEquals(2, n.get("checks").size());   // decode graphs vs forward, in-graph loop vs step decoder
+        assertEquals(2, run("verify").code(), "neither --reference nor --bundle is a usage error");
+    }
+
+    @Test
     void textPromptsUseTheBundlesTokenizer() throws Exception {
         BundleCommandsTest.Run a = run("generate", bundle.toString(), "--prompt", "the cat sat on the mat", "--max-new-tokens", "5", "--json");
         assertEquals(0, a.code(), a.err());

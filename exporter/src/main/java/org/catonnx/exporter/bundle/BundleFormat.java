@@ -111,4 +111,17 @@ public final class BundleFormat {
         if (!p.startsWith(r) || p.equals(r)) throw new BundleException(BundleException.Kind.UNSAFE_PATH, rel, "path escapes the bundle");
         return p;
     }
+
+    /** 1536 -> "1.5 KiB": sizes in progress lines and inspect output. */
+    public static String humanSize(long bytes) {
+        if (bytes < 1024) return bytes + " B";
+        String[] u = {"KiB", "MiB", "GiB", "TiB"};
+        double v = bytes;
+        int i = -1;
+        while (v >= 1024 && i < u.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return String.format(Locale.ROOT, "%.1f %s", v, u[i]);
+    }
 }

@@ -230,7 +230,7 @@ public final class BundleWriter {
                 if (check != null) check.check(purpose, chunk, file);
                 i++;
                 progress.accept(String.format("[%d/%d] %s%s -> %s (%s)", i, plan.size(), purpose, chunk > 0 ? " chunk " + chunk : "",
-                        rel, human(Files.size(file))));
+                        rel, BundleFormat.humanSize(Files.size(file))));
             }
         }
         if (tokenizer != null) Files.copy(tokenizer, tmp.resolve(BundleFormat.TOKENIZER));
@@ -319,15 +319,4 @@ public final class BundleWriter {
         return a;
     }
 
-    static String human(long bytes) {
-        if (bytes < 1024) return bytes + " B";
-        String[] u = {"KiB", "MiB", "GiB", "TiB"};
-        double v = bytes;
-        int i = -1;
-        while (v >= 1024 && i < u.length - 1) {
-            v /= 1024;
-            i++;
-        }
-        return String.format(java.util.Locale.ROOT, "%.1f %s", v, u[i]);
-    }
 }

@@ -132,6 +132,25 @@ public final class Generator implements AutoCloseable {
         }
     }
 
+    /**
+     * The cached decoder's logits along a given sequence (teacher forcing): row 0 after the
+     * prompt, row i after the prompt and continuation[0..i-1]. For checking the decode graphs
+     * against the full forward at the same positions.
+     */
+    public float[][] teacherForcedLogits(long[] prompt, long[] continuation) {
+        validate(java.util.List.of(prompt), GenerationConfig.greedy(Math.max(1, continuation.length)));
+        if (prompt.length + continuation.length > spec.blockSize()) {
+            throw new IllegalArgumentException("prompt and continuation have " + (prompt.length + continuation.length)
+                    + " tokens; the model's context is " + spec.blockSize());
+        }
+        float[][] out = new float[continuation.length + 1][];
+        try (Stepper s = stepper()) {
+            out[0] = s.start(new long[][] {prompt});
+            for (int i = 0; i < continuation.length; i++) out[i + 1] = s.next(new long[] {continuation[i]});
+        }
+        return out;
+    }
+
     /** Rows of the last position of logits [B, n, V] as [B * V]. */
     static float[] lastPosition(TensorData logits) {
         long[] s = logits.shape();
