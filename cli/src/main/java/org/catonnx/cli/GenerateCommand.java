@@ -57,9 +57,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chunk", defaultValue = "0", description = "chunk size for adaptive models (default: the largest)")
     int chunk;
 
-    @Option(names = "--loop", negatable = true, defaultValue = "false",
-            description = "run the whole greedy generation as one in-graph ONNX Loop (no per-token host round trips)")
-    boolean loop;
+    @Option(names = "--loop", negatable = true,
+            description = "run the whole greedy generation as one in-graph ONNX Loop (no per-token host round trips); "
+                    + "default: on with CUDA for greedy generation (measured 1.3-3.2x faster there), off otherwise")
+    Boolean loop;
 
     @Option(names = "--max-batch", defaultValue = "" + GenerationConfig.DEFAULT_MAX_BATCH,
             description = "refuse more prompts than this in one call (default: ${DEFAULT-VALUE})")
@@ -79,8 +80,12 @@ final class GenerateCommand implements Callable<Integer> {
         if (ids.isEmpty() == prompts.isEmpty()) throw new IllegalArgumentException("give prompts either as --ids or as --prompt text");
         Set<Long> stop = new HashSet<>();
         for (long s : stopIds) stop.add(s);
-        GenerationConfig cfg = new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, loop, maxBatch);
-        try (BundleModel model = BundleModel.open(bundle, SessionConfig.defaults().withDevice(Device.parse(device)))) {
+        SessionConfig sc = SessionConfig.defaults().withDevice(Device.parse(device));
+        boolean onCuda = sc.device() == Device.CUDA || (sc.device() == Device.AUTO && org.catonnx.runtime.OrtRuntime.cudaAvailable());
+        try (BundleModel model = BundleModel.open(bundle, sc)) {
+            boolean hasLoop = model.bundle().find("generate", model.checkChunk(chunk)).isPresent();
+            boolean useLoop = loop != null ? loop : onCuda && temperature == 0 && hasLoop;
+            GenerationConfig cfg = new GenerationConfig(maxNewTokens, stop, temperature, topK, topP, seed, useLoop, maxBatch);
             TextTokenizer tok = null;
             if (!prompts.isEmpty()) {
                 Path t = tokenizer != null ? tokenizer : model.bundle().tokenizer()
