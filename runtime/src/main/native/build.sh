@@ -91,7 +91,8 @@ fetch_headers() {
 if [ -n "${CATONNX_ORT_INCLUDE:-}" ]; then
   ORT_INC=$CATONNX_ORT_INCLUDE
 else
-  if [ ! -f "$HDR_ROOT/VERSION" ]; then fetch_headers; fi
+  # the registry is the network's only dependency here: retry a transient failure before giving up
+  if [ ! -f "$HDR_ROOT/VERSION" ]; then fetch_headers || { sleep 5; fetch_headers; } || { sleep 20; fetch_headers; }; fi
   ORT_INC=$(dirname "$(find "$HDR_ROOT" -name onnxruntime_c_api.h | head -n1)")
 fi
 [ -f "$ORT_INC/onnxruntime_c_api.h" ] || { say "ERROR: onnxruntime_c_api.h not found in $ORT_INC" >&2; exit 1; }

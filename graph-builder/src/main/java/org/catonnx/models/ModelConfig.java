@@ -118,9 +118,7 @@ public final class ModelConfig {
         b.useQkNorm = n.has("use_qk_norm") && n.get("use_qk_norm").asBoolean();
         b.chunkSize = optInt(n, "chunk_size", 0);
         b.dimFx = optInt(n, "dim_fx", 0);
-        if (n.has("use_fused_ops") && n.get("use_fused_ops").asBoolean()) {
-            // fused kernels compute the same function; nothing to change in the graph
-        }
+        // use_fused_ops (Liger kernels) computes the same function: nothing changes in the graph
         ModelConfig c = b.build();
         if (n.has("num_chunks") && c.chunkSize > 0 && n.get("num_chunks").asInt() != c.numChunks()) {
             throw new ConfigException("num_chunks " + n.get("num_chunks").asInt() + " != block_size / chunk_size = " + c.numChunks());

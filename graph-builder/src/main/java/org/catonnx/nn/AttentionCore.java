@@ -1,6 +1,5 @@
 package org.catonnx.nn;
 
-import org.catonnx.onnx.DType;
 import org.catonnx.onnx.Graph;
 import org.catonnx.onnx.TensorData;
 import org.catonnx.onnx.Value;
@@ -68,7 +67,6 @@ public interface AttentionCore {
 
     /** Additive bias: 0 where allowed, -inf elsewhere. */
     static Value bias(BuildContext c, Value allowed) {
-        DType t = c.accumulate();
         return c.g.where(allowed, c.scalarAcc(0), c.scalarAcc(MASKED));
     }
 
