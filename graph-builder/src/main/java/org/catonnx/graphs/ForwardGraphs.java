@@ -24,7 +24,7 @@ public final class ForwardGraphs {
     /** @param chunk chunk size to build for (adaptive CAT: any power of two up to the trained one; 0 = default) */
     public static Graph forward(ModelSpec spec, WeightSource weights, int chunk, GraphOptions o) {
         Graph g = Graph.create(name(spec, chunk, "forward"));
-        BuildContext c = new BuildContext(g, weights, o.precision, o.attentionForm);
+        BuildContext c = new BuildContext(g, weights, o.precision, o.attentionForm).withResizeInGraph(o.resizeInGraph);
         Value ids = g.input(INPUT_IDS, DType.INT64, "batch", "seq");
         Value logits = LanguageModel.of(spec, c, chunk).forward(ids);
         g.output(LOGITS, g.cast(logits, c.accumulate()));
@@ -33,7 +33,7 @@ public final class ForwardGraphs {
 
     public static Graph loss(ModelSpec spec, WeightSource weights, int chunk, GraphOptions o) {
         Graph g = Graph.create(name(spec, chunk, "loss"));
-        BuildContext c = new BuildContext(g, weights, o.precision, o.attentionForm);
+        BuildContext c = new BuildContext(g, weights, o.precision, o.attentionForm).withResizeInGraph(o.resizeInGraph);
         Value ids = g.input(INPUT_IDS, DType.INT64, "batch", "seq");
         Value labels = g.input(LABELS, DType.INT64, "batch", "seq");
         Value logits = LanguageModel.of(spec, c, chunk).forward(ids);

@@ -20,24 +20,35 @@ public final class BuildContext {
     /** activation and weight precision: FLOAT, FLOAT16 or BFLOAT16 (DOUBLE for gradient checks) */
     public final DType dtype;
     public final AttentionForm attentionForm;
+    /**
+     * Adaptive CAT below the trained chunk size: resize proj_fx inside the graph (differentiable,
+     * for training) instead of the export-time constant inference graphs use.
+     */
+    public final boolean resizeInGraph;
     private final Map<String, Value> params;
 
     public BuildContext(Graph g, WeightSource weights, DType dtype, AttentionForm attentionForm) {
-        this(g, weights, dtype, attentionForm, new HashMap<>());
+        this(g, weights, dtype, attentionForm, false, new HashMap<>());
     }
 
-    private BuildContext(Graph g, WeightSource weights, DType dtype, AttentionForm attentionForm, Map<String, Value> params) {
+    private BuildContext(Graph g, WeightSource weights, DType dtype, AttentionForm attentionForm, boolean resizeInGraph,
+                         Map<String, Value> params) {
         if (!dtype.isFloating()) throw new IllegalArgumentException("precision must be floating point, got " + dtype);
         this.g = g;
         this.weights = weights;
         this.dtype = dtype;
         this.attentionForm = attentionForm;
+        this.resizeInGraph = resizeInGraph;
         this.params = params;
     }
 
     /** The same model context building into a subgraph (Loop body, If branch); parameters are shared. */
     public BuildContext in(Graph subgraph) {
-        return new BuildContext(subgraph, weights, dtype, attentionForm, params);
+        return new BuildContext(subgraph, weights, dtype, attentionForm, resizeInGraph, params);
+    }
+
+    public BuildContext withResizeInGraph(boolean on) {
+        return new BuildContext(g, weights, dtype, attentionForm, on, params);
     }
 
     /** The float type used for norms, softmax and the loss: float32, or float64 in float64 graphs. */

@@ -73,6 +73,17 @@ public final class Compressor {
     private Value projection() {
         long[] full = {cfg.dimFx, (long) cfg.chunkSize * cfg.dim};
         if (!adaptive || chunk == cfg.chunkSize) return c.param("f.proj_fx.weight", full);
+        if (c.resizeInGraph) {
+            // the same interpolation as nodes, so training reaches proj_fx at every chunk size
+            Graph g = c.g;
+            BilinearResize.Plan p = BilinearResize.plan((int) full[1], chunk * cfg.dim);
+            Value w = c.param("f.proj_fx.weight", full);
+            Value a = g.mul(g.gather(w, g.constant(TensorData.ofLongs(p.x0, p.x0.length)), 1),
+                    g.constant(TensorData.ofFloats(p.w0, p.w0.length).castTo(c.dtype)));
+            Value b = g.mul(g.gather(w, g.constant(TensorData.ofLongs(p.x1, p.x1.length)), 1),
+                    g.constant(TensorData.ofFloats(p.w1, p.w1.length).castTo(c.dtype)));
+            return g.add(a, b);
+        }
         TensorData w = c.weights.tensor("f.proj_fx.weight", full);
         if (!java.util.Arrays.equals(w.shape(), full)) {
             throw new IllegalArgumentException("tensor 'f.proj_fx.weight' has shape " + java.util.Arrays.toString(w.shape())

@@ -10,7 +10,6 @@ import org.catonnx.graphs.GraphOptions;
 import org.catonnx.graphs.TrainingGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
-import org.catonnx.nn.BilinearResize;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.DType;
 import org.catonnx.onnx.Graph;
@@ -49,10 +48,8 @@ import java.util.stream.Stream;
  *     gradient is exactly the average of the micro-batch gradients (the memory of a big batch is not saved).</li>
  * <li>Weight decay applies to parameters of rank 2 or more (embeddings, linear weights), not to norm weights.</li>
  * <li>Adaptive CAT: each step trains one chunk size 2^p from {@link TrainConfig#chunkPowers}, picked by a seeded
- *     generator or round-robin. Below the trained chunk size the graphs use proj_fx bilinearly resized from the
- *     current f.proj_fx.weight (fed in every step), but that resize is computed in Java, not in the graph, so
- *     f.proj_fx.weight gets no gradient from those steps: it and its moments are left unchanged (a parameter absent
- *     from a step is skipped, as torch skips parameters without gradient; the bias correction uses the global step).</li>
+ *     generator or round-robin. Below the trained chunk size the step graph resizes f.proj_fx.weight inside the
+ *     graph (bilinear, as the reference), so every chunk size trains it; the bias correction uses the global step.</li>
  * <li>Checkpoints ({@code ckpt-<step>.safetensors} in the output directory) hold the parameters by the reference's
  *     names, adam.m.* and adam.v.*, and metadata (step, seed, generator states, windows drawn, train config, model
  *     config); they are written atomically and only the newest {@link TrainConfig#keepCheckpoints} are kept.
@@ -64,7 +61,6 @@ public final class Trainer implements AutoCloseable {
     public static final String CHECKPOINT_PREFIX = "ckpt-";
     public static final String CHECKPOINT_SUFFIX = ".safetensors";
     private static final Pattern CHECKPOINT_NAME = Pattern.compile("ckpt-(\\d+)\\.safetensors");
-    private static final String PROJ_FX = "f.proj_fx.weight";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One finished optimizer step. */
@@ -83,14 +79,11 @@ public final class Trainer implements AutoCloseable {
         final int chunk;
         final ModelSession session;
         final List<String> params;
-        /** name of the resized proj_fx input (adaptive CAT below the trained chunk size), or null */
-        final String resizedProj;
 
-        StepGraph(int chunk, ModelSession session, List<String> params, String resizedProj) {
+        StepGraph(int chunk, ModelSession session, List<String> params) {
             this.chunk = chunk;
             this.session = session;
             this.params = params;
-            this.resizedProj = resizedProj;
         }
     }
 
@@ -258,7 +251,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     private StepGraph buildStep(WeightSource weights, int chunk) throws IOException {
-        Graph g = ForwardGraphs.loss(spec, weights, chunk, options);
+        Graph g = ForwardGraphs.loss(spec, weights, chunk, options.withResizeInGraph(true));
         List<String> names = TrainingGraphs.parameterNames(g);
         Set<String> decayed = new HashSet<>();
         for (String n : names) {
@@ -266,15 +259,9 @@ public final class Trainer implements AutoCloseable {
             if (!params.containsKey(n)) params.put(n, heapCopy(d.castTo(DType.FLOAT)));
             if (d.rank() >= 2) decayed.add(n);
         }
-        String resized = null;
-        for (String n : g.initializers().keySet()) if (n.startsWith(PROJ_FX + "@chunk")) resized = n;
         TrainingGraphs.addTrainingStep(g, adamW(decayed));
-        if (resized != null) {
-            if (!params.containsKey(PROJ_FX)) throw new IllegalStateException("chunk " + chunk + " graph needs " + PROJ_FX + " from a larger chunk's graph");
-            g.initializerToInput(resized);
-        }
         ModelSession s = OrtRuntime.get().open(new OnnxModel(g).toBytes(), sessionConfig);
-        return new StepGraph(chunk, s, List.copyOf(names), resized);
+        return new StepGraph(chunk, s, List.copyOf(names));
     }
 
     private void buildEval() {
@@ -338,10 +325,6 @@ public final class Trainer implements AutoCloseable {
             feeds.put(n, params.get(n));
             feeds.put(TrainingGraphs.M_PREFIX + n, m.get(n));
             feeds.put(TrainingGraphs.V_PREFIX + n, v.get(n));
-        }
-        if (sg.resizedProj != null) {
-            int cdim = spec.compressor.dim;
-            feeds.put(sg.resizedProj, BilinearResize.columns(params.get(PROJ_FX), sg.chunk * cdim));
         }
         feeds.put(TrainingGraphs.STEP, TensorData.ofLongs(new long[] {t}));
         feeds.put(TrainingGraphs.LR, TensorData.ofFloats(new float[] {(float) lr}));
