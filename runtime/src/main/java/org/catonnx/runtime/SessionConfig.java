@@ -1,5 +1,6 @@
 package org.catonnx.runtime;
 
+import org.catonnx.onnx.DType;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import java.nio.file.Path;
@@ -39,9 +40,9 @@ public record SessionConfig(Device device, int cudaDeviceId, boolean tf32, long 
      * Fails early, with the reason, when graphs of this precision cannot run where these sessions
      * will: ONNX Runtime's CPU provider has no bfloat16 MatMul/Expand kernels.
      */
-    public void requireSupports(org.catonnx.onnx.DType precision) {
+    public void requireSupports(DType precision) {
         boolean cpu = device == Device.CPU || (device == Device.AUTO && !OrtRuntime.cudaAvailable());
-        if (precision == org.catonnx.onnx.DType.BFLOAT16 && cpu) {
+        if (precision == DType.BFLOAT16 && cpu) {
             throw new IllegalArgumentException("bfloat16 graphs need the CUDA provider (--device cuda): ONNX Runtime's CPU provider "
                     + "has no bfloat16 MatMul; use float16 or float32 on CPU");
         }

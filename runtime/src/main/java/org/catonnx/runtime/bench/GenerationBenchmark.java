@@ -1,5 +1,7 @@
 package org.catonnx.runtime.bench;
 
+import org.catonnx.runtime.CustomOps;
+import org.catonnx.nn.AttentionForm;
 import org.catonnx.graphs.GraphOptions;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
@@ -79,7 +81,7 @@ public final class GenerationBenchmark {
 
     public static List<Row> run(Settings s, Consumer<String> progress) {
         s.session.requireSupports(s.options.precision);
-        s.session = org.catonnx.runtime.CustomOps.registerIfNeeded(s.session, s.options.attentionForm == org.catonnx.nn.AttentionForm.CUSTOM);
+        s.session = CustomOps.registerIfNeeded(s.session, s.options.attentionForm == AttentionForm.CUSTOM);
         List<Row> rows = new ArrayList<>();
         List<int[]> models = new ArrayList<>();
         if (s.dense) models.add(new int[] {0});

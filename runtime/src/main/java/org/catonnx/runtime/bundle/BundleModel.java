@@ -1,5 +1,6 @@
 package org.catonnx.runtime.bundle;
 
+import org.catonnx.runtime.CustomOps;
 import org.catonnx.exporter.bundle.Bundle;
 import org.catonnx.exporter.bundle.BundleFormat;
 import org.catonnx.models.ModelSpec;
@@ -34,7 +35,7 @@ public final class BundleModel implements AutoCloseable {
         config.requireSupports(bundle.precision());
         this.bundle = bundle;
         // graphs with our CatAttention op get the library shipped in the runtime jar (clear error if not built)
-        this.config = org.catonnx.runtime.CustomOps.registerIfNeeded(config, bundle.usesCustomOps());
+        this.config = CustomOps.registerIfNeeded(config, bundle.usesCustomOps());
     }
 
     /** Opens and verifies a bundle directory or archive. */

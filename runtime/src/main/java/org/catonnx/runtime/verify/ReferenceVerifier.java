@@ -1,5 +1,8 @@
 package org.catonnx.runtime.verify;
 
+import org.catonnx.runtime.CustomOps;
+import org.catonnx.onnx.DType;
+import org.catonnx.nn.AttentionForm;
 import org.catonnx.exporter.reference.ReferenceCase;
 import org.catonnx.graphs.ForwardGraphs;
 import org.catonnx.graphs.GraphOptions;
@@ -41,7 +44,7 @@ public final class ReferenceVerifier {
 
     public ReferenceVerifier(GraphOptions options, SessionConfig session, Consumer<String> progress) {
         this.options = options;
-        this.session = org.catonnx.runtime.CustomOps.registerIfNeeded(session, options.attentionForm == org.catonnx.nn.AttentionForm.CUSTOM);
+        this.session = CustomOps.registerIfNeeded(session, options.attentionForm == AttentionForm.CUSTOM);
         this.progress = progress;
     }
 
@@ -73,17 +76,17 @@ public final class ReferenceVerifier {
             Graph g = ForwardGraphs.loss(spec, rc.weights(), spec.chunkSize(), options);
             TensorData got = run(g, Map.of(ForwardGraphs.INPUT_IDS, ids, ForwardGraphs.LABELS, labels.get())).get(ForwardGraphs.LOSS);
             checks.add(new Check(ForwardGraphs.LOSS, "rel", Check.maxRelative(got.toFloats(), loss.get().toFloats()),
-                    options.precision == org.catonnx.onnx.DType.FLOAT ? LOSS_TOLERANCE : 1e-2, ""));
+                    options.precision == DType.FLOAT ? LOSS_TOLERANCE : 1e-2, ""));
         }
         // gradients are checked in float32 with a portable attention form: the custom CatAttention op has
         // no gradient rule, and half-precision training graphs are not a target (CUDA lacks bf16 ScatterND)
-        if (labels.isPresent() && options.attentionForm != org.catonnx.nn.AttentionForm.CUSTOM && options.precision == org.catonnx.onnx.DType.FLOAT
+        if (labels.isPresent() && options.attentionForm != AttentionForm.CUSTOM && options.precision == DType.FLOAT
                 && rc.ioNames().stream().anyMatch(n -> n.startsWith(TrainingGraphs.GRAD_PREFIX))) {
             checks.addAll(compareGradients(rc, ids, labels.get()));
         }
         Optional<TensorData> prompt = rc.io("gen.prompt"), expected = rc.io("gen.output");
         // token-identical generation is a float32 promise; half precision may flip near-tied greedy choices
-        if (prompt.isPresent() && expected.isPresent() && spec.variant != Variant.CAT_LAYER && options.precision == org.catonnx.onnx.DType.FLOAT) {
+        if (prompt.isPresent() && expected.isPresent() && spec.variant != Variant.CAT_LAYER && options.precision == DType.FLOAT) {
             checks.add(compareGeneration(rc, prompt.get(), expected.get()));
         }
         return checks;
@@ -95,7 +98,7 @@ public final class ReferenceVerifier {
         Graph g = TrainingGraphs.gradients(rc.spec(), rc.weights(), rc.spec().chunkSize(), options);
         Map<String, TensorData> got = run(g, Map.of(ForwardGraphs.INPUT_IDS, ids, ForwardGraphs.LABELS, labels));
         List<Check> checks = new ArrayList<>();
-        double tol = options.precision == org.catonnx.onnx.DType.FLOAT ? GRADIENT_TOLERANCE : 5e-2;
+        double tol = options.precision == DType.FLOAT ? GRADIENT_TOLERANCE : 5e-2;
         for (String name : rc.ioNames()) {
             if (!name.startsWith(TrainingGraphs.GRAD_PREFIX)) continue;
             TensorData mine = got.get(name);
