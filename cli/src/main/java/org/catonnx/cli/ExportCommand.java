@@ -113,6 +113,7 @@ final class ExportCommand implements Callable<Integer> {
             log.println("hashing " + source.checkpoint.checkpoint + " ...");
             provenance = Provenance.checkpoint(source.checkpoint.checkpoint);
             ckpt = Checkpoint.open(source.checkpoint.checkpoint);
+            ckpt.requireExactly(spec);
             weights = ckpt;
             label = source.checkpoint.checkpoint.getFileName().toString();
         }

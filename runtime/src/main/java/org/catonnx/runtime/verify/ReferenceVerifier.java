@@ -51,6 +51,7 @@ public final class ReferenceVerifier {
     public List<Check> verify(ReferenceCase rc) throws IOException {
         session.requireSupports(options.precision);
         ModelSpec spec = rc.spec();
+        rc.weights().requireExactly(spec);
         List<Check> checks = new ArrayList<>();
         double tol = logitsTolerance();
         TensorData ids = rc.require(ForwardGraphs.INPUT_IDS);
