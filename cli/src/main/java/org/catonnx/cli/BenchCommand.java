@@ -2,7 +2,7 @@ package org.catonnx.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.onnx.DType;
 import org.catonnx.runtime.Device;
@@ -43,6 +43,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dense", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "include the dense baseline (--no-dense: CAT only)")
     boolean dense;
+    @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
+    boolean fusedNorm;
+
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
     String precision;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto")
@@ -70,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
         if (chunks.length == 1 && chunks[0] == 0) s.chunks = new int[0];   // --chunks 0: dense only
         s.step = modes.contains("step");
         s.loop = modes.contains("loop");
-        s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT);
+        s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT).withFusedNorm(fusedNorm);
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
         List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {

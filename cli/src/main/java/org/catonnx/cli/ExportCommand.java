@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.catonnx.exporter.bundle.BundleWriter;
 import org.catonnx.exporter.bundle.Provenance;
 import org.catonnx.exporter.checkpoint.Checkpoint;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Presets;
 import org.catonnx.models.RandomInit;
@@ -69,6 +69,9 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--chunk-sizes", split = ",", paramLabel = "N", description = "chunk sizes to export (adaptive CAT: a subset of 1,2,4..C; default: all offered)")
     List<Integer> chunkSizes;
 
+    @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
+    boolean fusedNorm;
+
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16 (default: ${DEFAULT-VALUE})")
     String precision;
 
@@ -95,7 +98,7 @@ final class ExportCommand implements Callable<Integer> {
         DType p = DType.parsePrecision(precision);
         AttentionForm form = AttentionForm.parse(attention);
         if (form == AttentionForm.CUSTOM) throw new IllegalArgumentException("--attention custom needs the native library; bundles use efficient or masked");
-        GraphOptions o = new GraphOptions(p, form);
+        GraphOptions o = new GraphOptions(p, form).withFusedNorm(fusedNorm);
         PrintStream log = json ? System.err : System.out;
 
         ModelSpec spec;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.catonnx.exporter.reference.ReferenceCase;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.onnx.DType;
 import org.catonnx.runtime.Device;
@@ -34,6 +34,9 @@ final class VerifyCommand implements Callable<Integer> {
             description = "check a bundle's self-consistency instead: checksums, then decode graphs vs forward graph and in-graph loop vs step decoder for every chunk size")
     Path bundle;
 
+    @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
+    boolean fusedNorm;
+
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16 (default: ${DEFAULT-VALUE})")
     String precision;
 
@@ -51,7 +54,7 @@ final class VerifyCommand implements Callable<Integer> {
         if ((reference == null) == (bundle == null)) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give exactly one of --reference DIR and --bundle BUNDLE");
         }
-        GraphOptions o = new GraphOptions(DType.parsePrecision(precision), AttentionForm.parse(attention));
+        GraphOptions o = new GraphOptions(DType.parsePrecision(precision), AttentionForm.parse(attention)).withFusedNorm(fusedNorm);
         SessionConfig sc = SessionConfig.defaults().withDevice(Device.parse(device));
         List<Check> checks;
         Path target = reference != null ? reference : bundle;

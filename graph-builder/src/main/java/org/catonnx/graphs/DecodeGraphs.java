@@ -1,5 +1,6 @@
 package org.catonnx.graphs;
 
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.CatLm;
 import org.catonnx.models.DenseLm;
 import org.catonnx.models.LanguageModel;
@@ -204,7 +205,7 @@ public final class DecodeGraphs {
     }
 
     private static BuildContext context(Graph g, WeightSource w, GraphOptions o) {
-        return new BuildContext(g, w, o.precision, o.attentionForm);
+        return new BuildContext(g, w, o);
     }
 
     private static CatLm cat(ModelSpec spec, BuildContext c, int chunk) {

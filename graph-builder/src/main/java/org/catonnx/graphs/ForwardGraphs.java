@@ -1,5 +1,6 @@
 package org.catonnx.graphs;
 
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.LanguageModel;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.nn.BuildContext;
@@ -24,7 +25,7 @@ public final class ForwardGraphs {
     /** @param chunk chunk size to build for (adaptive CAT: any power of two up to the trained one; 0 = default) */
     public static Graph forward(ModelSpec spec, WeightSource weights, int chunk, GraphOptions o) {
         Graph g = Graph.create(name(spec, chunk, "forward"));
-        BuildContext c = new BuildContext(g, weights, o.precision, o.attentionForm).withResizeInGraph(o.resizeInGraph);
+        BuildContext c = new BuildContext(g, weights, o);
         Value ids = g.input(INPUT_IDS, DType.INT64, "batch", "seq");
         Value logits = LanguageModel.of(spec, c, chunk).forward(ids);
         g.output(LOGITS, g.cast(logits, c.accumulate()));
@@ -33,7 +34,7 @@ public final class ForwardGraphs {
 
     public static Graph loss(ModelSpec spec, WeightSource weights, int chunk, GraphOptions o) {
         Graph g = Graph.create(name(spec, chunk, "loss"));
-        BuildContext c = new BuildContext(g, weights, o.precision, o.attentionForm).withResizeInGraph(o.resizeInGraph);
+        BuildContext c = new BuildContext(g, weights, o);
         Value ids = g.input(INPUT_IDS, DType.INT64, "batch", "seq");
         Value labels = g.input(LABELS, DType.INT64, "batch", "seq");
         Value logits = LanguageModel.of(spec, c, chunk).forward(ids);

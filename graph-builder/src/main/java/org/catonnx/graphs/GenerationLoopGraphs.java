@@ -1,5 +1,6 @@
 package org.catonnx.graphs;
 
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.CatLm;
 import org.catonnx.models.DenseLm;
 import org.catonnx.models.ModelSpec;
@@ -35,7 +36,7 @@ public final class GenerationLoopGraphs {
     public static Graph cat(ModelSpec spec, WeightSource w, int chunk, GraphOptions o) {
         if (!spec.isCat() || spec.variant == Variant.CAT_LAYER) throw new IllegalArgumentException("no CAT generation loop for " + spec.variant.id);
         Graph g = Graph.create(ForwardGraphs.name(spec, chunk, "generate"));
-        BuildContext c = new BuildContext(g, w, o.precision, o.attentionForm);
+        BuildContext c = new BuildContext(g, w, o);
         CatLm m = new CatLm(c, spec, chunk);
         int layers = spec.decoder.nLayer;
         Value ids = g.input(ForwardGraphs.INPUT_IDS, DType.INT64, "batch", "prompt");
@@ -154,7 +155,7 @@ public final class GenerationLoopGraphs {
     public static Graph dense(ModelSpec spec, WeightSource w, GraphOptions o) {
         if (spec.variant != Variant.TRANSFORMER) throw new IllegalArgumentException("dense generation loop for " + spec.variant.id);
         Graph g = Graph.create(ForwardGraphs.name(spec, 0, "generate"));
-        BuildContext c = new BuildContext(g, w, o.precision, o.attentionForm);
+        BuildContext c = new BuildContext(g, w, o);
         DenseLm model = new DenseLm(c, spec.decoder);
         int layers = spec.decoder.nLayer;
         Value ids = g.input(ForwardGraphs.INPUT_IDS, DType.INT64, "batch", "prompt");

@@ -1,5 +1,6 @@
 package org.catonnx.graphs;
 
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.CatLayerLm;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
@@ -33,7 +34,7 @@ public final class LayerDecodeGraphs {
 
     public static Graph start(ModelSpec spec, WeightSource w, GraphOptions o) {
         Graph g = Graph.create(ForwardGraphs.name(spec, spec.chunkSize(), "start"));
-        BuildContext c = new BuildContext(g, w, o.precision, o.attentionForm);
+        BuildContext c = new BuildContext(g, w, o);
         CatLayerLm m = model(spec, c);
         Value ids = g.input(ForwardGraphs.INPUT_IDS, DType.INT64, "batch", "seq");
         for (int i = 0; i < spec.decoder.nLayer; i++) {
@@ -56,7 +57,7 @@ public final class LayerDecodeGraphs {
 
     private static Graph step(ModelSpec spec, WeightSource w, GraphOptions o, boolean end) {
         Graph g = Graph.create(ForwardGraphs.name(spec, spec.chunkSize(), end ? "chunk_end" : "tokens"));
-        BuildContext c = new BuildContext(g, w, o.precision, o.attentionForm);
+        BuildContext c = new BuildContext(g, w, o);
         CatLayerLm m = model(spec, c);
         ModelConfig d = spec.decoder;
         int l = spec.chunkSize(), fx = d.dimFx;

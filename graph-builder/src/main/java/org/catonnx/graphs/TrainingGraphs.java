@@ -1,5 +1,6 @@
 package org.catonnx.graphs;
 
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.autodiff.Gradients;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.nn.WeightSource;

@@ -25,30 +25,31 @@ public final class BuildContext {
      * for training) instead of the export-time constant inference graphs use.
      */
     public final boolean resizeInGraph;
+    public final GraphOptions options;
     private final Map<String, Value> params;
 
     public BuildContext(Graph g, WeightSource weights, DType dtype, AttentionForm attentionForm) {
-        this(g, weights, dtype, attentionForm, false, new HashMap<>());
+        this(g, weights, new GraphOptions(dtype, attentionForm));
     }
 
-    private BuildContext(Graph g, WeightSource weights, DType dtype, AttentionForm attentionForm, boolean resizeInGraph,
-                         Map<String, Value> params) {
-        if (!dtype.isFloating()) throw new IllegalArgumentException("precision must be floating point, got " + dtype);
+    public BuildContext(Graph g, WeightSource weights, GraphOptions options) {
+        this(g, weights, options, new HashMap<>());
+    }
+
+    private BuildContext(Graph g, WeightSource weights, GraphOptions options, Map<String, Value> params) {
+        if (!options.precision.isFloating()) throw new IllegalArgumentException("precision must be floating point, got " + options.precision);
         this.g = g;
         this.weights = weights;
-        this.dtype = dtype;
-        this.attentionForm = attentionForm;
-        this.resizeInGraph = resizeInGraph;
+        this.options = options;
+        this.dtype = options.precision;
+        this.attentionForm = options.attentionForm;
+        this.resizeInGraph = options.resizeInGraph;
         this.params = params;
     }
 
     /** The same model context building into a subgraph (Loop body, If branch); parameters are shared. */
     public BuildContext in(Graph subgraph) {
-        return new BuildContext(subgraph, weights, dtype, attentionForm, resizeInGraph, params);
-    }
-
-    public BuildContext withResizeInGraph(boolean on) {
-        return new BuildContext(g, weights, dtype, attentionForm, on, params);
+        return new BuildContext(subgraph, weights, options, params);
     }
 
     /** The float type used for norms, softmax and the loss: float32, or float64 in float64 graphs. */

@@ -21,6 +21,9 @@ public final class RmsNorm {
         Graph g = c.g;
         try (Graph.Scope s = g.scope(name.substring(name.lastIndexOf('.') + 1))) {
             Value xf = g.cast(x, c.accumulate());
+            if (c.options.fusedNorm) {
+                return g.cast(g.simplifiedLayerNorm(xf, c.normParam(name + ".weight", size), (float) eps), x.type());
+            }
             Value ms = g.reduceMean(g.mul(xf, xf), true, -1);
             Value inv = g.reciprocal(g.sqrt(g.add(ms, c.scalarAcc(eps))));
             Value y = g.mul(g.mul(xf, inv), c.normParam(name + ".weight", size));

@@ -335,6 +335,11 @@ public final class Graph {
         return op1(op, attrs("keepdims", keepDims ? 1L : 0L), a, ax);
     }
 
+    /** x * rsqrt(mean(x^2 over the last axis) + eps) * scale in one node (ONNX Runtime's SimplifiedLayerNormalization). */
+    public Value simplifiedLayerNorm(Value x, Value scale, float eps) {
+        return op1(Op.SIMPLIFIED_LAYER_NORM, attrs("axis", -1L, "epsilon", eps, "stash_type", 1L), x, scale);
+    }
+
     public Value softmax(Value a, long axis) { return op1(Op.SOFTMAX, attrs("axis", axis), a); }
     public Value logSoftmax(Value a, long axis) { return op1(Op.LOG_SOFTMAX, attrs("axis", axis), a); }
 

@@ -33,6 +33,8 @@ public enum Op {
     REDUCE_MAX("ReduceMax", 1, 2, 1, "keepdims", AttrType.INT, "noop_with_empty_axes", AttrType.INT),
     REDUCE_SUM_SQUARE("ReduceSumSquare", 1, 2, 1, "keepdims", AttrType.INT, "noop_with_empty_axes", AttrType.INT),
     SOFTMAX("Softmax", 1, 1, 1, "axis", AttrType.INT),
+    /** ONNX Runtime's fused RMSNorm (registered in the default domain by ONNX Runtime, not by the ONNX standard) */
+    SIMPLIFIED_LAYER_NORM("SimplifiedLayerNormalization", 2, 2, 1, "axis", AttrType.INT, "epsilon", AttrType.FLOAT, "stash_type", AttrType.INT),
     LOG_SOFTMAX("LogSoftmax", 1, 1, 1, "axis", AttrType.INT),
     ARG_MAX("ArgMax", 1, 1, 1, "axis", AttrType.INT, "keepdims", AttrType.INT, "select_last_index", AttrType.INT),
     TOP_K("TopK", 2, 2, 2, "axis", AttrType.INT, "largest", AttrType.INT, "sorted", AttrType.INT),

@@ -54,6 +54,9 @@ final class ShapeInference {
                 return one(a.type(), a.shape());
             case NEG: case ABS: case IDENTITY: case CLIP: case TRILU:
                 return one(a.type(), a.shape());
+            case SIMPLIFIED_LAYER_NORM:
+                requireFloating(n, 0);
+                return one(a.type(), a.shape());
             case SOFTMAX: case LOG_SOFTMAX:
                 requireFloating(n, 0);
                 if (a.shape().hasRank()) axis(n, n.intAttr("axis", -1), a.rank());

@@ -1,5 +1,6 @@
 package org.catonnx.graphs;
 
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.RandomInit;

@@ -1,7 +1,7 @@
 package org.catonnx.models;
 
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.onnx.OrtRunner;
 import org.catonnx.onnx.TensorData;

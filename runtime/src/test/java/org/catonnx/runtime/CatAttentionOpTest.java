@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.catonnx.exporter.reference.ReferenceCase;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.nn.BuildContext;
 import org.catonnx.nn.CatAttention;

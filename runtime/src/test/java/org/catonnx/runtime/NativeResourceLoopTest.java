@@ -1,7 +1,7 @@
 package org.catonnx.runtime;
 
 import org.catonnx.graphs.DecodeGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.OnnxModel;

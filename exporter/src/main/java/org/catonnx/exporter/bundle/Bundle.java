@@ -4,7 +4,7 @@ import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.catonnx.exporter.io.AtomicFiles;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
 import org.catonnx.nn.AttentionForm;

@@ -10,7 +10,7 @@ import org.catonnx.graphs.DecodeGraphs;
 import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.graphs.LayerDecodeGraphs;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
 import org.catonnx.nn.WeightSource;

@@ -1,7 +1,7 @@
 package org.catonnx.exporter.checkpoint;
 
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.Graph;

@@ -116,7 +116,7 @@ class BundleRoundTripTest {
         ModelSpec spec = Presets.get("tiny-adaptive", 0);
         Path out = dir.resolve("b");
         new BundleWriter(spec, new RandomInit(spec, 1)).chunkSizes(8, 2)
-                .options(org.catonnx.graphs.GraphOptions.defaults().withPrecision(org.catonnx.onnx.DType.FLOAT16)).write(out);
+                .options(org.catonnx.nn.GraphOptions.defaults().withPrecision(org.catonnx.onnx.DType.FLOAT16)).write(out);
         try (Bundle b = Bundle.open(out)) {
             assertArrayEquals(new int[] {2, 8}, b.chunkSizes());
             assertEquals(14, b.graphs().size());

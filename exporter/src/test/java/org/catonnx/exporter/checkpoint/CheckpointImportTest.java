@@ -4,7 +4,7 @@ import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.RandomInit;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.onnx.TensorData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -2,7 +2,7 @@ package org.catonnx.runtime.bench;
 
 import org.catonnx.runtime.CustomOps;
 import org.catonnx.nn.AttentionForm;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.RandomInit;

@@ -2,7 +2,7 @@ package org.catonnx.runtime.generate;
 
 import org.catonnx.graphs.DecodeGraphs;
 import org.catonnx.graphs.GenerationLoopGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.graphs.LayerDecodeGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;

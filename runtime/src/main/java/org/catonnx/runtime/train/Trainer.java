@@ -6,7 +6,7 @@ import org.catonnx.exporter.checkpoint.SafetensorsFile;
 import org.catonnx.exporter.checkpoint.SafetensorsWriter;
 import org.catonnx.exporter.io.AtomicFiles;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.graphs.TrainingGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;

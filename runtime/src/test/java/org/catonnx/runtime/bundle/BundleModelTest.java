@@ -3,7 +3,7 @@ package org.catonnx.runtime.bundle;
 import org.catonnx.exporter.bundle.BundleWriter;
 import org.catonnx.exporter.bundle.Provenance;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Presets;
 import org.catonnx.models.RandomInit;

@@ -1,6 +1,6 @@
 package org.catonnx.runtime.generate;
 
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,7 @@
 package org.catonnx.runtime.golden;
 
 import org.catonnx.exporter.reference.ReferenceCase;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.runtime.SessionConfig;
 import org.catonnx.runtime.verify.Check;

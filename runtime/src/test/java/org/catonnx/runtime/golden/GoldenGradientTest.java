@@ -2,7 +2,7 @@ package org.catonnx.runtime.golden;
 
 import org.catonnx.exporter.reference.ReferenceCase;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.graphs.TrainingGraphs;
 import org.catonnx.onnx.Graph;
 import org.catonnx.onnx.Node;

@@ -2,7 +2,7 @@ package org.catonnx.runtime.golden;
 
 import org.catonnx.exporter.reference.ReferenceCase;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.onnx.DType;
 import org.catonnx.onnx.OnnxModel;
 import org.catonnx.onnx.TensorData;

@@ -4,7 +4,7 @@ import org.catonnx.exporter.reference.ReferenceCase;
 import org.catonnx.graphs.DecodeGraphs;
 import org.catonnx.graphs.ForwardGraphs;
 import org.catonnx.graphs.GenerationLoopGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.graphs.LayerDecodeGraphs;
 import org.catonnx.graphs.TrainingGraphs;
 import org.catonnx.models.ModelSpec;

@@ -1,7 +1,7 @@
 package org.catonnx.runtime.gpu;
 
 import ai.onnxruntime.OrtLoggingLevel;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Presets;
 import org.catonnx.models.RandomInit;

@@ -2,7 +2,7 @@ package org.catonnx.runtime.train;
 
 import org.catonnx.exporter.checkpoint.Checkpoint;
 import org.catonnx.graphs.ForwardGraphs;
-import org.catonnx.graphs.GraphOptions;
+import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.RandomInit;
 import org.catonnx.onnx.OnnxModel;
