@@ -20,11 +20,6 @@ public final class BuildContext {
     /** activation and weight precision: FLOAT, FLOAT16 or BFLOAT16 (DOUBLE for gradient checks) */
     public final DType dtype;
     public final AttentionForm attentionForm;
-    /**
-     * Adaptive CAT below the trained chunk size: resize proj_fx inside the graph (differentiable,
-     * for training) instead of the export-time constant inference graphs use.
-     */
-    public final boolean resizeInGraph;
     public final GraphOptions options;
     private final Map<String, Value> params;
 
@@ -43,7 +38,6 @@ public final class BuildContext {
         this.options = options;
         this.dtype = options.precision;
         this.attentionForm = options.attentionForm;
-        this.resizeInGraph = options.resizeInGraph;
         this.params = params;
     }
 

@@ -73,7 +73,7 @@ public final class Compressor {
     private Value projection() {
         long[] full = {cfg.dimFx, (long) cfg.chunkSize * cfg.dim};
         if (!adaptive || chunk == cfg.chunkSize) return c.param("f.proj_fx.weight", full);
-        if (c.resizeInGraph) {
+        if (c.options.resizeInGraph) {
             // the same interpolation as nodes, so training reaches proj_fx at every chunk size
             Graph g = c.g;
             BilinearResize.Plan p = BilinearResize.plan((int) full[1], chunk * cfg.dim);
