@@ -45,6 +45,9 @@ final class BenchCommand implements Callable<Integer> {
     boolean dense;
     @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
     boolean fusedNorm;
+    @Option(names = "--fused-decode", description = "in-graph loops decode with ONNX Runtime's GroupQueryAttention and RotaryEmbedding "
+            + "over fixed-size caches (CUDA: float16/bfloat16; CPU: float32/float16)")
+    boolean fusedDecode;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
     String precision;
@@ -73,7 +76,7 @@ final class BenchCommand implements Callable<Integer> {
         if (chunks.length == 1 && chunks[0] == 0) s.chunks = new int[0];   // --chunks 0: dense only
         s.step = modes.contains("step");
         s.loop = modes.contains("loop");
-        s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT).withFusedNorm(fusedNorm);
+        s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT).withFusedNorm(fusedNorm).withFusedDecode(fusedDecode);
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
         List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {
@@ -90,8 +93,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
         } else {
-            System.out.printf("%nshapes: dense dim %d x %d layers (%d heads); CAT decoder %d x %d (%d heads), compressor %d x %d; vocab %d, context %d, prompt %d, %s%n",
-                    dim, layers, heads, 2 * dim, layers, 2 * heads, dim, Math.max(1, layers / 4), vocab, context, prompt, s.options.precision);
+            System.out.printf("%nshapes: dense dim %d x %d layers (%d heads); CAT decoder %d x %d (%d heads), compressor %d x %d; vocab %d, context %d, prompt %d, %s%s%s%n",
+                    dim, layers, heads, 2 * dim, layers, 2 * heads, dim, Math.max(1, layers / 4), vocab, context, prompt, s.options.precision,
+                    s.options.fusedNorm ? ", fused norm" : "", s.options.fusedDecode ? ", fused decode" : "");
             System.out.printf("%-6s %5s %5s %5s %8s %9s %12s %11s %10s %10s%n", "model", "chunk", "batch", "mode", "tokens", "seconds",
                     "tokens/s", "cache MiB", "x dense", "cache/dense");
             for (GenerationBenchmark.Row r : rows) {

@@ -71,6 +71,9 @@ final class ExportCommand implements Callable<Integer> {
 
     @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
     boolean fusedNorm;
+    @Option(names = "--fused-decode", description = "the generate graph decodes with ONNX Runtime's GroupQueryAttention and RotaryEmbedding "
+            + "over fixed-size caches (ONNX Runtime only; CUDA: float16/bfloat16, CPU: float32/float16)")
+    boolean fusedDecode;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16 (default: ${DEFAULT-VALUE})")
     String precision;
@@ -98,7 +101,7 @@ final class ExportCommand implements Callable<Integer> {
         DType p = DType.parsePrecision(precision);
         AttentionForm form = AttentionForm.parse(attention);
         if (form == AttentionForm.CUSTOM) throw new IllegalArgumentException("--attention custom needs the native library; bundles use efficient or masked");
-        GraphOptions o = new GraphOptions(p, form).withFusedNorm(fusedNorm);
+        GraphOptions o = new GraphOptions(p, form).withFusedNorm(fusedNorm).withFusedDecode(fusedDecode);
         PrintStream log = json ? System.err : System.out;
 
         ModelSpec spec;

@@ -35,6 +35,10 @@ public final class GenerationLoopGraphs {
 
     public static Graph cat(ModelSpec spec, WeightSource w, int chunk, GraphOptions o) {
         if (!spec.isCat() || spec.variant == Variant.CAT_LAYER) throw new IllegalArgumentException("no CAT generation loop for " + spec.variant.id);
+        if (o.fusedDecode && spec.variant != Variant.CAT) {
+            throw new IllegalArgumentException("fused decoding is built for fixed-chunk CAT and the dense model, not " + spec.variant.id
+                    + " (adaptive CAT feeds a summary and a separator at once)");
+        }
         Graph g = Graph.create(ForwardGraphs.name(spec, chunk, "generate"));
         BuildContext c = new BuildContext(g, w, o);
         CatLm m = new CatLm(c, spec, chunk);
@@ -76,6 +80,16 @@ public final class GenerationLoopGraphs {
             return out;
         });
 
+        if (o.fusedDecode) {
+            List<Value[]> buffers = new ArrayList<>();
+            for (int i = 0; i < layers; i++) {
+                buffers.add(new Value[] {
+                        fixedBuffer(g, spec, o.precision, catSlots(spec, chunk), s[1 + 4 * i], prefill[1 + 2 * i]),
+                        fixedBuffer(g, spec, o.precision, catSlots(spec, chunk), s[2 + 4 * i], prefill[2 + 2 * i])});
+            }
+            g.output(TOKENS, g.transpose(fusedCatLoop(c, spec, chunk, maxNew, prefill[0], rest, whole, buffers), 1, 0));
+            return g;
+        }
         List<Value> carried = new ArrayList<>(List.of(prefill[0], rest, whole));
         List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), Shape.of("batch", Dim.unknown()), whole.shape()));
         for (int i = 0; i < layers; i++) {
@@ -169,6 +183,16 @@ public final class GenerationLoopGraphs {
         Value h0 = DecodeGraphs.decoderStep(c, model.layers(), spec.blockSize(), model.wte().forward(ids),
                 g.range(g.scalarInt64(0), g.squeeze(p, 0), g.scalarInt64(1)), none, first);
         Value logits = g.squeeze(g.cast(model.output().forward(model.norm().forward(g.slice(h0, 1, -1, Long.MAX_VALUE))), DType.FLOAT), 1);
+        if (o.fusedDecode) {
+            List<Value[]> buffers = new ArrayList<>();
+            for (int i = 0; i < layers; i++) {
+                buffers.add(new Value[] {
+                        fixedBuffer(g, spec, o.precision, spec.blockSize(), first.get(i).newKeys()),
+                        fixedBuffer(g, spec, o.precision, spec.blockSize(), first.get(i).newValues())});
+            }
+            g.output(TOKENS, g.transpose(fusedDenseLoop(c, spec, maxNew, logits, p, buffers), 1, 0));
+            return g;
+        }
         List<Value> carried = new ArrayList<>(List.of(logits, p));
         List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), p.shape()));
         for (int i = 0; i < layers; i++) {
@@ -197,6 +221,132 @@ public final class GenerationLoopGraphs {
         });
         g.output(TOKENS, g.transpose(out[out.length - 1], 1, 0));
         return g;
+    }
+
+    // ------------------------------------------------------------------ fused decoding (GraphOptions.fusedDecode)
+    //
+    // Each layer's cache is one fixed buffer [B,Hkv,slots,hd] that GroupQueryAttention writes at a
+    // slot index. The dense cache is the usual one (slot = position). CAT's cache is its summaries
+    // (dummy first) followed by the current chunk's tokens, so with nc summaries a token at local
+    // index l goes to slot nc + l and attends to slots 0..nc+l, and when a chunk ends its summary
+    // overwrites slot nc: the chunk's tokens are dropped simply by rewinding the valid length.
+    // The buffers' shapes never change, so ONNX Runtime reuses the same allocations every step.
+
+    /** Cache slots of fused CAT decoding: every summary a block_size context can have, dummy included, plus a chunk. */
+    static int catSlots(ModelSpec spec, int chunk) {
+        return spec.blockSize() / chunk + 2 + chunk;
+    }
+
+    /** The given caches [B,Hkv,n_i,hd] one after another, then zeros up to slots entries. */
+    private static Value fixedBuffer(Graph g, ModelSpec spec, DType type, int slots, Value... parts) {
+        Value filled = parts.length == 1 ? parts[0] : g.concat(2, parts);
+        Value missing = g.sub(g.constInt64(slots), g.shape(filled, 2));
+        Value shape = g.concat(0, g.shape(filled, 0), g.constInt64(spec.decoder.nLocalHeads), missing, g.constInt64(spec.decoder.headDim));
+        Value zeros = g.constantOfShape(shape, org.catonnx.onnx.TensorData.ofFloats(new float[] {0}, 1).castTo(type));
+        return g.concat(2, filled, zeros);
+    }
+
+    /**
+     * x [B,1,D] at RoPE position (int64 [1]) through the decoder layers with fused attention; the
+     * new entry goes to cache slot (int64 [1]). Returns h [B,1,D]; presents receives the buffers.
+     */
+    private static Value fusedDecoderStep(BuildContext c, List<org.catonnx.nn.TransformerBlock> layers, int positionLimit,
+                                          Value x, Value position, Value slot, List<Value[]> buffers, List<Value[]> presents) {
+        Graph g = c.g;
+        Value seqlens = g.cast(g.expand(slot, g.shape(x, 0)), DType.INT32);   // valid entries before this one, per row
+        Value total = g.cast(g.add(slot, g.constInt64(1)), DType.INT32);
+        Value[] rope = layers.get(0).attention().rope().halfTables(positionLimit);
+        for (int i = 0; i < layers.size(); i++) {
+            Value[] past = buffers.get(i);
+            org.catonnx.nn.Attention attn = layers.get(i).attention();
+            Value[][] present = new Value[1][];
+            x = layers.get(i).forward(x, h -> {
+                Value[] r = attn.decodeFused(h, position, rope, past[0], past[1], seqlens, total);
+                present[0] = new Value[] {r[1], r[2]};
+                return r[0];
+            });
+            presents.add(present[0]);
+        }
+        return x;
+    }
+
+    private static Value fusedDenseLoop(BuildContext c, ModelSpec spec, Value maxNew, Value logits, Value length, List<Value[]> buffers) {
+        Graph g = c.g;
+        int layers = spec.decoder.nLayer;
+        List<Value> carried = new ArrayList<>(List.of(logits, length));
+        for (Value[] b : buffers) carried.addAll(List.of(b[0], b[1]));
+        Value[] out = g.loop(maxNew, g.scalarBool(true), carried, null, (body, iter, in) -> {
+            BuildContext bc = c.in(body);
+            DenseLm m = new DenseLm(bc, spec.decoder);
+            Value next = pick(body, in.get(0), spec.vocabSize());
+            List<Value[]> past = new ArrayList<>(), present = new ArrayList<>();
+            for (int i = 0; i < layers; i++) past.add(new Value[] {in.get(2 + 2 * i), in.get(3 + 2 * i)});
+            Value position = in.get(1);
+            Value h = fusedDecoderStep(bc, m.layers(), spec.blockSize(), m.wte().forward(body.unsqueeze(next, 1)), position, position, past, present);
+            List<Value> res = new ArrayList<>();
+            res.add(body.scalarBool(true));
+            res.add(body.squeeze(body.cast(m.output().forward(m.norm().forward(h)), DType.FLOAT), 1));
+            res.add(body.add(position, body.constInt64(1)));
+            for (Value[] b : present) res.addAll(List.of(b[0], b[1]));
+            res.add(next);
+            return res;
+        });
+        return out[out.length - 1];
+    }
+
+    private static Value fusedCatLoop(BuildContext c, ModelSpec spec, int chunk, Value maxNew, Value logits, Value rest, Value whole,
+                                      List<Value[]> buffers) {
+        Graph g = c.g;
+        int layers = spec.decoder.nLayer;
+        List<Value> carried = new ArrayList<>(List.of(logits, rest, whole));
+        List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), Shape.of("batch", Dim.unknown()), whole.shape()));
+        for (Value[] b : buffers) {
+            carried.addAll(List.of(b[0], b[1]));
+            shapes.add(b[0].shape());
+            shapes.add(b[1].shape());
+        }
+        Value[] out = g.loop(maxNew, g.scalarBool(true), carried, shapes, (body, iter, in) -> {
+            BuildContext bc = c.in(body);
+            Value next = pick(body, in.get(0), spec.vocabSize());
+            Value filled = body.concat(1, in.get(1), body.unsqueeze(next, 1));                  // [B, l]
+            Value full = body.squeeze(body.equal(body.shape(filled, 1), body.constInt64(chunk)), 0);
+            List<Value[]> past = new ArrayList<>();
+            for (int i = 0; i < layers; i++) past.add(new Value[] {in.get(3 + 2 * i), in.get(4 + 2 * i)});
+            Value summaries = body.add(in.get(2), body.constInt64(1));                          // nc: dummy + whole chunks
+            Value[] branch = body.ifElse(full, t -> {
+                // the chunk is complete: compress it, its summary goes to slot nc at local position 0
+                BuildContext ct = bc.in(t);
+                CatLm m = new CatLm(ct, spec, chunk);
+                Value f = m.compressor().forward(t.reshape(filled, 0, 1, chunk), in.get(2));
+                List<Value[]> present = new ArrayList<>();
+                Value h = fusedDecoderStep(ct, m.layers(), m.blockLength(), f, t.constInt64(0), summaries, past, present);
+                List<Value> r = new ArrayList<>(List.of(catLogits(ct, m, h), t.slice(filled, 1, 0, 0), t.identity(summaries)));
+                for (Value[] b : present) r.addAll(List.of(b[0], b[1]));
+                return r;
+            }, e -> {
+                // room left: the token at local index l-1 goes to slot nc + l - 1
+                BuildContext ce = bc.in(e);
+                CatLm m = new CatLm(ce, spec, chunk);
+                Value local = e.sub(e.shape(filled, 1), e.constInt64(1));
+                Value position = e.add(local, e.constInt64(m.tokenOffset()));
+                List<Value[]> present = new ArrayList<>();
+                Value h = fusedDecoderStep(ce, m.layers(), m.blockLength(), m.wte().forward(e.unsqueeze(next, 1)), position,
+                        e.add(summaries, local), past, present);
+                List<Value> r = new ArrayList<>(List.of(catLogits(ce, m, h), e.identity(filled), e.identity(in.get(2))));
+                for (Value[] b : present) r.addAll(List.of(b[0], b[1]));
+                return r;
+            });
+            List<Value> res = new ArrayList<>();
+            res.add(body.scalarBool(true));
+            res.addAll(List.of(branch));
+            res.add(next);
+            return res;
+        });
+        return out[out.length - 1];
+    }
+
+    private static Value catLogits(BuildContext c, CatLm m, Value h) {
+        return c.g.squeeze(c.g.cast(m.output().forward(m.norm().forward(h)), DType.FLOAT), 1);
     }
 
     /** Greedy pick over the real vocabulary (padded rows excluded). */

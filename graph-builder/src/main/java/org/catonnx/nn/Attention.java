@@ -91,6 +91,31 @@ public final class Attention {
         }
     }
 
+    /**
+     * One decode position per row with ONNX Runtime's fused operators: x [B,1,D] at RoPE position
+     * {@code position} ([1] int64), fixed-size cache buffers [B,Hkv,slots,hd] whose first
+     * seqlensK[b] (int32 [B]) entries are valid; the new key and value go to slot seqlensK[b] and
+     * the position attends to slots 0..seqlensK[b]. total is seqlensK + 1 as a 1-element int32.
+     * ropeHalf: {@link Rope#halfTables}.
+     * @return {attention output after wo [B,1,D], present key buffer, present value buffer}
+     */
+    public Value[] decodeFused(Value x, Value position, Value[] ropeHalf, Value pastK, Value pastV, Value seqlensK, Value total) {
+        Graph g = c.g;
+        try (Graph.Scope s = g.scope("attn")) {
+            Value[] qkv = g.split(wqkv.forward(x), -1, (long) nHead * headDim, (long) nKvHead * headDim, (long) nKvHead * headDim);
+            Value q = qkv[0], k = qkv[1];
+            if (qNorm != null) {
+                q = c.g.reshape(qNorm.forward(heads(q, nHead)), 0, 0, (long) nHead * headDim);
+                k = c.g.reshape(kNorm.forward(heads(k, nKvHead)), 0, 0, (long) nKvHead * headDim);
+            }
+            q = g.rotaryEmbedding(q, position, ropeHalf[0], ropeHalf[1], nHead, rope.nElem());
+            k = g.rotaryEmbedding(k, position, ropeHalf[0], ropeHalf[1], nKvHead, rope.nElem());
+            Value[] a = g.groupQueryAttention(q, k, qkv[2], pastK, pastV, seqlensK, total, nHead, nKvHead,
+                    (float) (1.0 / Math.sqrt(headDim)));
+            return new Value[] {wo.forward(a[0]), a[1], a[2]};
+        }
+    }
+
     public Linear wo() { return wo; }
     public int nHead() { return nHead; }
     public int nKvHead() { return nKvHead; }

@@ -22,15 +22,13 @@ public final class Rope {
 
     /** {cos, sin} for positions 0..count-1, each [count, nElem] in the accumulation type. */
     public Value[] tables(int count) {
+        float[][] half = angles(count);
+        int h = nElem / 2;
         float[] cos = new float[count * nElem], sin = new float[count * nElem];
-        int half = nElem / 2;
-        for (int i = 0; i < half; i++) {
-            float expo = (float) (2 * i) / (float) nElem;
-            float theta = (float) (1.0 / (float) Math.pow((float) base, expo));
-            for (int p = 0; p < count; p++) {
-                float angle = (float) p * theta;
-                cos[p * nElem + i] = cos[p * nElem + i + half] = (float) Math.cos(angle);
-                sin[p * nElem + i] = sin[p * nElem + i + half] = (float) Math.sin(angle);
+        for (int p = 0; p < count; p++) {
+            for (int i = 0; i < h; i++) {
+                cos[p * nElem + i] = cos[p * nElem + i + h] = half[0][p * h + i];
+                sin[p * nElem + i] = sin[p * nElem + i + h] = half[1][p * h + i];
             }
         }
         String tag = "rope" + nElem + "_" + (long) base + "_" + count;
@@ -38,6 +36,35 @@ public final class Rope {
         TensorData st = TensorData.ofFloats(sin, count, nElem).castTo(c.accumulate());
         return new Value[] {constant(tag + ".cos", ct), constant(tag + ".sin", st)};
     }
+
+    /**
+     * {cos, sin} for positions 0..count-1 as [count, nElem/2] in the model precision: the layout of
+     * ONNX Runtime's RotaryEmbedding caches (both halves of the rotate-half form share an angle).
+     */
+    public Value[] halfTables(int count) {
+        float[][] half = angles(count);
+        String tag = "rope_half" + nElem + "_" + (long) base + "_" + count + "_" + c.dtype;
+        return new Value[] {constant(tag + ".cos", TensorData.ofFloats(half[0], count, nElem / 2).castTo(c.dtype)),
+                constant(tag + ".sin", TensorData.ofFloats(half[1], count, nElem / 2).castTo(c.dtype))};
+    }
+
+    /** cos and sin of position * theta_i, [count, nElem/2], in float32 arithmetic like build_rope_cache. */
+    private float[][] angles(int count) {
+        int half = nElem / 2;
+        float[] cos = new float[count * half], sin = new float[count * half];
+        for (int i = 0; i < half; i++) {
+            float expo = (float) (2 * i) / (float) nElem;
+            float theta = (float) (1.0 / (float) Math.pow((float) base, expo));
+            for (int p = 0; p < count; p++) {
+                float angle = (float) p * theta;
+                cos[p * half + i] = (float) Math.cos(angle);
+                sin[p * half + i] = (float) Math.sin(angle);
+            }
+        }
+        return new float[][] {cos, sin};
+    }
+
+    public int nElem() { return nElem; }
 
     private Value constant(String name, TensorData t) {
         // one table per size per model, shared by every layer

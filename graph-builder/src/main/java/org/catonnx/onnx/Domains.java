@@ -10,4 +10,7 @@ public final class Domains {
     /** Our own operators (CatAttention), implemented by the native custom-op library. */
     public static final String CAT = "org.catonnx";
     public static final int CAT_OPSET = 1;
+    /** ONNX Runtime's contrib operators (GroupQueryAttention, RotaryEmbedding): fused decode graphs only. */
+    public static final String MS = "com.microsoft";
+    public static final int MS_OPSET = 1;
 }

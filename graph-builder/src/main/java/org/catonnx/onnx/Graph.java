@@ -435,6 +435,23 @@ public final class Graph {
         return op1(Op.CAT_ATTENTION, attrs("block_len", blockLen, "scale", scale), q, k, v);
     }
 
+    /**
+     * ONNX Runtime's GroupQueryAttention (com.microsoft), causal, no rotary: query [B,S,H*hd], key/value
+     * [B,S,Hkv*hd], past caches [B,Hkv,max,hd]; writes the new keys at seqlensK + 1 - S per row.
+     * @return {output [B,S,H*hd], present_key, present_value}
+     */
+    public Value[] groupQueryAttention(Value q, Value k, Value v, Value pastK, Value pastV, Value seqlensK, Value totalLength,
+                                       int heads, int kvHeads, float scale) {
+        return apply(Op.GROUP_QUERY_ATTENTION, List.of(q, k, v, pastK, pastV, seqlensK, totalLength),
+                attrs("num_heads", (long) heads, "kv_num_heads", (long) kvHeads, "scale", scale), 3);
+    }
+
+    /** ONNX Runtime's RotaryEmbedding (com.microsoft), rotate-half form, on x [B,S,heads*hd]. */
+    public Value rotaryEmbedding(Value x, Value positionIds, Value cosHalf, Value sinHalf, int heads, int rotaryDim) {
+        return op1(Op.ROTARY_EMBEDDING, attrs("interleaved", 0L, "num_heads", (long) heads, "rotary_embedding_dim", (long) rotaryDim),
+                x, positionIds, cosHalf, sinHalf);
+    }
+
     // ---------------------------------------------------------------- control flow
 
     /** Builds a Loop body: receives (body graph, iteration number, loop-carried inputs), returns its outputs. */

@@ -53,6 +53,9 @@ public final class OnnxModel {
         if (domains.contains(Domains.CAT)) {
             m.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(Domains.CAT).setVersion(Domains.CAT_OPSET));
         }
+        if (domains.contains(Domains.MS)) {
+            m.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(Domains.MS).setVersion(Domains.MS_OPSET));
+        }
         metadata.forEach((k, v) -> m.addMetadataProps(OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
         return m.build();
     }

@@ -65,7 +65,14 @@ public enum Op {
     LOOP("Loop", 2, 1024, -1, "body", AttrType.GRAPH),
     IF("If", 1, 1, -1, "then_branch", AttrType.GRAPH, "else_branch", AttrType.GRAPH),
     // our own domain: CAT attention with the block-diagonal + compressed-prefix mask
-    CAT_ATTENTION("CatAttention", 3, 3, 1, Domains.CAT, "block_len", AttrType.INT, "scale", AttrType.FLOAT);
+    CAT_ATTENTION("CatAttention", 3, 3, 1, Domains.CAT, "block_len", AttrType.INT, "scale", AttrType.FLOAT),
+    // ONNX Runtime contrib operators for fused decode steps (query/key/value as [B, S, heads*head_dim])
+    /** inputs: query, key, value, past_key, past_value, seqlens_k (int32, total-1), total_sequence_length (int32) */
+    GROUP_QUERY_ATTENTION("GroupQueryAttention", 7, 7, 3, Domains.MS, "num_heads", AttrType.INT, "kv_num_heads", AttrType.INT,
+            "scale", AttrType.FLOAT, "do_rotary", AttrType.INT, "local_window_size", AttrType.INT),
+    /** inputs: input, position_ids (int64), cos_cache, sin_cache ([max_position, rotary_dim/2]) */
+    ROTARY_EMBEDDING("RotaryEmbedding", 4, 4, 1, Domains.MS, "interleaved", AttrType.INT, "num_heads", AttrType.INT,
+            "rotary_embedding_dim", AttrType.INT, "scale", AttrType.FLOAT);
 
     public final String onnxType;
     public final String domain;

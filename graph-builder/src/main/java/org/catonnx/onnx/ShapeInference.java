@@ -157,6 +157,19 @@ final class ShapeInference {
                 sameType(n, 0, 1);
                 sameType(n, 0, 2);
                 return one(a.type(), a.shape());
+            case GROUP_QUERY_ATTENTION: {
+                for (int i = 1; i < 5; i++) sameType(n, 0, i);
+                requireType(n, 5, DType.INT32);
+                requireType(n, 6, DType.INT32);
+                // present = past when the buffer is at least total_sequence_length long (fixed-size caches)
+                Out present = new Out(a.type(), n.input(3).shape());
+                return List.of(new Out(a.type(), a.shape()), present, present);
+            }
+            case ROTARY_EMBEDDING:
+                requireType(n, 1, DType.INT64);
+                sameType(n, 0, 2);
+                sameType(n, 0, 3);
+                return one(a.type(), a.shape());
             default:
                 throw new GraphBuildException(n.name + ": no shape rule for " + op.onnxType);
         }

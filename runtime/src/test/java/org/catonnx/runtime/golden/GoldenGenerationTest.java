@@ -17,11 +17,15 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-/** Greedy chunk-by-chunk generation reproduces the reference's gen.output token for token. */
+/**
+ * Greedy chunk-by-chunk generation reproduces the reference's gen.output token for token: step
+ * loop, in-graph loop, and the in-graph loop with fused decoding (GroupQueryAttention).
+ */
 class GoldenGenerationTest {
-    @ParameterizedTest(name = "{0} in-graph loop {1}")
-    @CsvSource({"cat_c4,false", "cat_c4,true", "cat_c8_qknorm,false", "cat_c8_qknorm,true"})
-    void reproducesReferenceGeneration(String name, boolean loop) throws Exception {
+    @ParameterizedTest(name = "{0} in-graph loop {1} fused {2}")
+    @CsvSource({"cat_c4,false,false", "cat_c4,true,false", "cat_c4,true,true",
+            "cat_c8_qknorm,false,false", "cat_c8_qknorm,true,false", "cat_c8_qknorm,true,true"})
+    void reproducesReferenceGeneration(String name, boolean loop, boolean fused) throws Exception {
         try (ReferenceCase rc = ReferenceCase.open(GoldenCases.dir(name))) {
             TensorData prompt = rc.require("gen.prompt"), want = rc.require("gen.output");
             int b = (int) prompt.dim(0), p = (int) prompt.dim(1), n = (int) want.dim(1);
@@ -29,12 +33,13 @@ class GoldenGenerationTest {
             List<long[]> prompts = new ArrayList<>();
             for (int r = 0; r < b; r++) prompts.add(Arrays.copyOfRange(pf, r * p, (r + 1) * p));
             try (Generator gen = new Generator(rc.spec(), rc.spec().chunkSize(),
-                    DecodeSessions.build(rc.spec(), rc.weights(), rc.spec().chunkSize(), GraphOptions.defaults(), SessionConfig.defaults(), loop))) {
+                    DecodeSessions.build(rc.spec(), rc.weights(), rc.spec().chunkSize(), GraphOptions.defaults().withFusedDecode(fused),
+                            SessionConfig.defaults(), loop))) {
                 List<long[]> out = gen.generate(prompts, GenerationConfig.greedy(n).withInGraphLoop(loop), TokenListener.NONE);
                 for (int r = 0; r < b; r++) {
                     long[] expect = Arrays.copyOfRange(wf, r * n, (r + 1) * n);
                     int first = firstMismatch(expect, out.get(r));
-                    System.out.println(name + (loop ? " (in-graph loop)" : " (step loop)") + " row " + r + ": " + out.get(r).length + " tokens, first mismatch " + first);
+                    System.out.println(name + (loop ? " (in-graph loop" + (fused ? ", fused)" : ")") : " (step loop)") + " row " + r + ": " + out.get(r).length + " tokens, first mismatch " + first);
                     assertArrayEquals(expect, out.get(r), name + " row " + r + " differs first at " + first);
                 }
             }
