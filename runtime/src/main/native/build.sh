@@ -124,7 +124,7 @@ if [ -z "$NVCC" ]; then
   if [ "$want_cuda" = 1 ]; then say "ERROR: nvcc not found (CATONNX_NATIVE_CUDA=1)" >&2; exit 1; fi
   say "CUDA library skipped: nvcc not found (the CPU library is built)"; exit 0
 fi
-if newer "$CUDA_LIB" "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_cpu.cc" "${COMMON[@]}"; then
+if newer "$CUDA_LIB" "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_attention_cpu.cc" "${COMMON[@]}"; then
   GENCODE=()
   for a in ${CATONNX_CUDA_ARCHS:-90 80}; do GENCODE+=(-gencode "arch=compute_$a,code=sm_$a"); done
   first=${CATONNX_CUDA_ARCHS:-90}; first=${first%% *}

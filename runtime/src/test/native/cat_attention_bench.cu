@@ -1,0 +1,367 @@
+// Standalone check and benchmark of the CatAttention CUDA kernels (runtime/src/main/native/
+// cat_attention_kernels.cuh), without ONNX Runtime. Build and run: run-kernel-bench.sh next to it.
+//
+//   cat_attention_bench check [-q]       tensor-core kernel (float16 and bfloat16, both block_q
+//                                        variants) vs the scalar kernel in float32 on the same
+//                                        rounded inputs; exit status 1 on any failure (-q: print
+//                                        failing cases and the summary only)
+//   cat_attention_bench bench [bq=64|128] [scalar=0] [L=2048,8192]
+//                                        bfloat16 timings, a markdown table
+#include "cat_attention_kernels.cuh"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+using namespace catonnx::gpu;
+
+#define CUDA_CHECK(expr)                                                                     \
+  do {                                                                                       \
+    cudaError_t _e = (expr);                                                                 \
+    if (_e != cudaSuccess) {                                                                 \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(_e)); \
+      std::exit(2);                                                                          \
+    }                                                                                        \
+  } while (0)
+
+namespace {
+
+// ---------------------------------------------------------------- device helpers
+__device__ __forceinline__ uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+template <typename T> __device__ __forceinline__ T FromFloat(float x);
+template <> __device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+template <> __device__ __forceinline__ __half FromFloat<__half>(float x) { return __float2half_rn(x); }
+__device__ __forceinline__ float ToFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
+__device__ __forceinline__ float ToFloat(__half x) { return __half2float(x); }
+__device__ __forceinline__ float ToFloat(float x) { return x; }
+
+// typed[i] = round(uniform(lo, hi)) (deterministic in seed, i); f32[i] = the rounded value (optional)
+template <typename T>
+__global__ void FillRandom(T* typed, float* f32, size_t n, uint64_t seed, float lo, float hi) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const float u = (float)(Mix(seed * 0x100000001b3ull + i) >> 40) * (1.0f / 16777216.0f);  // [0, 1)
+    const T t = FromFloat<T>(lo + (hi - lo) * u);
+    typed[i] = t;
+    if (f32) f32[i] = ToFloat(t);
+  }
+}
+
+// stats[0] = max |a - ref| (float bits), stats[1] = max |ref|, stats[2] = non-finite count in a
+template <typename T, typename R>
+__global__ void Compare(const T* a, const R* ref, size_t n, unsigned* stats) {
+  unsigned err = 0, mag = 0, bad = 0;
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const float x = ToFloat(a[i]);
+    const float r = ToFloat(ref[i]);
+    if (!isfinite(x)) { bad++; continue; }
+    err = max(err, __float_as_uint(fabsf(x - r)));  // non-negative floats order like their bits
+    mag = max(mag, __float_as_uint(fabsf(r)));
+  }
+  atomicMax(&stats[0], err);
+  atomicMax(&stats[1], mag);
+  if (bad) atomicAdd(&stats[2], bad);
+}
+
+struct Stats { float max_err, max_ref; unsigned nonfinite; };
+
+template <typename T, typename R>
+Stats CompareOnDevice(const T* a, const R* ref, size_t n, unsigned* d_stats) {
+  CUDA_CHECK(cudaMemset(d_stats, 0, 3 * sizeof(unsigned)));
+  Compare<T, R><<<1024, 256>>>(a, ref, n, d_stats);
+  CUDA_CHECK(cudaGetLastError());
+  unsigned h[3];
+  CUDA_CHECK(cudaMemcpy(h, d_stats, sizeof h, cudaMemcpyDeviceToHost));
+  Stats s;
+  std::memcpy(&s.max_err, &h[0], 4);
+  std::memcpy(&s.max_ref, &h[1], 4);
+  s.nonfinite = h[2];
+  return s;
+}
+
+template <typename T>
+void Fill(T* typed, float* f32, size_t n, uint64_t seed, float lo, float hi) {
+  FillRandom<T><<<2048, 256>>>(typed, f32, n, seed, lo, hi);
+  CUDA_CHECK(cudaGetLastError());
+}
+
+const char* TypeName(DType t) { return t == DType::kFloat32 ? "f32" : t == DType::kFloat16 ? "fp16" : "bf16"; }
+
+/** Number of allowed (query, key) pairs of one head: query i sees the i / S earlier block starts and
+ *  its own block's keys up to itself (i % S + 1). */
+int64_t AllowedPairs(int64_t N, int64_t S) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < N; i++) n += i / S + i % S + 1;
+  return n;
+}
+
+// ================================================================ check
+struct Buffers {  // sized for the largest check case, reused
+  void *q = nullptr, *k = nullptr, *v = nullptr, *y = nullptr;  // 16-bit element type
+  float *qf = nullptr, *kf = nullptr, *vf = nullptr, *yf = nullptr;
+  unsigned* stats = nullptr;
+};
+
+struct CheckCase {
+  DType type;
+  int chunk, S, hd, H, Hkv, B, N;
+  float scale;
+  const char* note;
+};
+
+bool g_quiet = false;  // check -q: print failing cases only
+
+template <typename T>
+bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float tol, float& worst) {
+  const size_t nq = (size_t)c.B * c.H * c.N * c.hd, nkv = (size_t)c.B * c.Hkv * c.N * c.hd;
+  T* q = static_cast<T*>(buf.q); T* k = static_cast<T*>(buf.k); T* v = static_cast<T*>(buf.v); T* y = static_cast<T*>(buf.y);
+  Fill(q, buf.qf, nq, seed * 4 + 0, -2.f, 2.f);   // |q| up to 2: softmaxes from flat to peaked
+  Fill(k, buf.kf, nkv, seed * 4 + 1, -1.f, 1.f);
+  Fill(v, buf.vf, nkv, seed * 4 + 2, -1.f, 1.f);
+
+  Problem ref;  // float32 scalar kernel on the rounded inputs
+  ref.B = c.B; ref.H = c.H; ref.Hkv = c.Hkv; ref.N = c.N; ref.hd = c.hd; ref.S = c.S; ref.scale = c.scale;
+  ref.type = DType::kFloat32; ref.q = buf.qf; ref.k = buf.kf; ref.v = buf.vf; ref.y = buf.yf;
+  CUDA_CHECK(LaunchCatAttention(ref, 0, /*force_scalar=*/true));
+
+  Problem p = ref;
+  p.type = std::is_same<T, __half>::value ? DType::kFloat16 : DType::kBFloat16;
+  p.q = q; p.k = k; p.v = v; p.y = y;
+  const bool tc = UsesTensorCores(p);
+  char blk[32], part[160];
+  if (c.chunk > 0) std::snprintf(blk, sizeof blk, "chunk %d+%d", c.chunk, c.S - c.chunk);
+  else std::snprintf(blk, sizeof blk, "-");
+  std::snprintf(part, sizeof part, "%-4s S=%-4d %-11s hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g %-11s",
+                TypeName(p.type), c.S, blk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale, tc ? "tensor-core" : "scalar");
+  std::string line = part;
+  bool ok = true;
+  const int variants[2] = {128, 64};
+  float max_ref = 0.f;
+  for (int vi = 0; vi < (tc ? 2 : 1); vi++) {
+    CUDA_CHECK(cudaMemset(y, 0xff, nq * sizeof(T)));  // 0xffff is NaN in fp16 and bf16: unwritten outputs fail
+    if (tc) CUDA_CHECK(LaunchTensorCore(p, 0, variants[vi]));
+    else CUDA_CHECK(LaunchCatAttention(p, 0, false));
+    CUDA_CHECK(cudaDeviceSynchronize());
+    const Stats s = CompareOnDevice(y, buf.yf, nq, buf.stats);
+    ok = ok && s.nonfinite == 0 && s.max_err <= tol;
+    worst = std::max(worst, s.nonfinite ? INFINITY : s.max_err);
+    max_ref = s.max_ref;
+    if (tc) std::snprintf(part, sizeof part, "  err(bq=%3d)=%.2e", variants[vi], s.max_err);
+    else std::snprintf(part, sizeof part, "  err         =%.2e  %17s", s.max_err, "");
+    line += part;
+    if (s.nonfinite) { std::snprintf(part, sizeof part, " [%u non-finite]", s.nonfinite); line += part; }
+  }
+  std::snprintf(part, sizeof part, "  |ref|max=%.2f  tol=%.0e %s%s%s", max_ref, tol, ok ? "ok" : "FAIL",
+                c.note ? "  " : "", c.note ? c.note : "");
+  line += part;
+  if (!g_quiet || !ok) std::printf("%s\n", line.c_str());
+  return ok;
+}
+
+int Check() {
+  std::vector<CheckCase> cases;
+  const int chunks[] = {1, 2, 4, 8, 16, 32};
+  // N: 1 and 7 (one partial tile), 256 (whole query tiles), 37 * S (whole blocks), others neither
+  for (DType t : {DType::kBFloat16, DType::kFloat16})
+    for (int chunk : chunks)
+      for (int S : {chunk + 1, chunk + 2})
+        for (int hd : {64, 128})
+          for (int gqa = 1; gqa >= 0; gqa--)
+            for (int B : {1, 3})
+              for (int N : {1, 7, 100, 256, 37 * S, 1000, 4133})
+                cases.push_back({t, chunk, S, hd, gqa ? 8 : 3, gqa ? 2 : 3, B, N, 1.f / std::sqrt((float)hd), nullptr});
+  // special cases: negative scale (sign folded into Q), a large scale (peaked softmax), block_len 1
+  // (plain causal) and block_len > N, then head dims the tensor-core kernel does not take (scalar fallback)
+  for (DType t : {DType::kBFloat16, DType::kFloat16}) {
+    cases.push_back({t, 4, 5, 64, 8, 2, 2, 300, -0.125f, "negative scale"});
+    cases.push_back({t, 4, 5, 128, 8, 2, 2, 300, -0.0884f, "negative scale"});
+    cases.push_back({t, 8, 9, 128, 4, 4, 2, 777, 1.0f, "large scale"});
+    cases.push_back({t, 8, 9, 64, 4, 4, 2, 777, 1.0f, "large scale"});
+    cases.push_back({t, 0, 1, 64, 4, 2, 2, 1000, 0.125f, "block_len 1 (causal)"});
+    cases.push_back({t, 0, 5000, 128, 4, 2, 2, 1000, 0.0884f, "block_len > N"});
+    cases.push_back({t, 4, 5, 96, 4, 2, 2, 500, 0.102f, "hd 96: scalar fallback"});
+    cases.push_back({t, 4, 5, 64, 4, 2, 2, 500, 0.0f, "scale 0: scalar fallback"});
+  }
+
+  size_t max_q = 0, max_kv = 0;
+  for (const CheckCase& c : cases) {
+    max_q = std::max(max_q, (size_t)c.B * c.H * c.N * c.hd);
+    max_kv = std::max(max_kv, (size_t)c.B * c.Hkv * c.N * c.hd);
+  }
+  Buffers buf;
+  CUDA_CHECK(cudaMalloc(&buf.q, max_q * 2)); CUDA_CHECK(cudaMalloc(&buf.y, max_q * 2));
+  CUDA_CHECK(cudaMalloc(&buf.k, max_kv * 2)); CUDA_CHECK(cudaMalloc(&buf.v, max_kv * 2));
+  CUDA_CHECK(cudaMalloc(&buf.qf, max_q * 4)); CUDA_CHECK(cudaMalloc(&buf.yf, max_q * 4));
+  CUDA_CHECK(cudaMalloc(&buf.kf, max_kv * 4)); CUDA_CHECK(cudaMalloc(&buf.vf, max_kv * 4));
+  CUDA_CHECK(cudaMalloc(&buf.stats, 3 * sizeof(unsigned)));
+
+  std::printf("# CatAttention kernel check: tensor-core kernel (fp16/bf16 in, fp16/bf16 out) vs the scalar kernel\n"
+              "# in float32 on the same rounded inputs. q ~ U(-2, 2), k, v ~ U(-1, 1), fixed seeds; err = max |y - y_ref|\n"
+              "# over all outputs (outputs are O(1): |ref|max); both block_q variants (128 = 8 warps, 64 = 4 warps).\n"
+              "# Tolerances: bf16 2e-2, fp16 2e-3 (a few units in the last place of outputs near 1).\n"
+              "# 'chunk c+1': S = c + 1 (a chunk and its compressed token); 'chunk c+2': S = c + 2 (adaptive).\n"
+              "# path = the kernel LaunchCatAttention picks; scalar-path rows check the fallback in that type.\n\n");
+  int failed = 0;
+  float worst[2] = {0.f, 0.f};
+  for (size_t i = 0; i < cases.size(); i++) {
+    const CheckCase& c = cases[i];
+    const bool bf = c.type == DType::kBFloat16;
+    const bool ok = bf ? RunCheckCase<__nv_bfloat16>(c, buf, 1000 + i, 2e-2f, worst[0])
+                       : RunCheckCase<__half>(c, buf, 1000 + i, 2e-3f, worst[1]);
+    failed += ok ? 0 : 1;
+  }
+  std::printf("\n%zu cases, %d failed; largest error bf16 %.2e (tol 2e-2), fp16 %.2e (tol 2e-3): %s\n",
+              cases.size(), failed, worst[0], worst[1], failed ? "FAIL" : "PASS");
+  return failed ? 1 : 0;
+}
+
+// ================================================================ bench
+template <typename F>
+double MedianMs(F&& launch) {
+  cudaEvent_t a, b;
+  CUDA_CHECK(cudaEventCreate(&a)); CUDA_CHECK(cudaEventCreate(&b));
+  for (int w = 0; w < 2; w++) CUDA_CHECK(launch());  // warm-ups
+  CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<float> ms;
+  float total = 0.f;
+  while (total < 50.f) {
+    CUDA_CHECK(cudaEventRecord(a));
+    CUDA_CHECK(launch());
+    CUDA_CHECK(cudaEventRecord(b));
+    CUDA_CHECK(cudaEventSynchronize(b));
+    float t = 0.f;
+    CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+    total += t;
+  }
+  CUDA_CHECK(cudaEventDestroy(a)); CUDA_CHECK(cudaEventDestroy(b));
+  std::sort(ms.begin(), ms.end());
+  return ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+}
+
+template <typename K>
+void PrintKernelInfo(const char* name, K kernel, int threads, int smem) {
+  cudaFuncAttributes fa;
+  CUDA_CHECK(cudaFuncGetAttributes(&fa, kernel));
+  if (smem > 48 * 1024) CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  int blocks = 0;
+  CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, threads, smem));
+  std::printf("  %-34s %3d threads, %3d registers, %6d B smem (%d static + %d dynamic), %zu B local, %d CTA(s) = %2d warps per SM\n",
+              name, threads, fa.numRegs, (int)fa.sharedSizeBytes + smem, (int)fa.sharedSizeBytes, smem,
+              (size_t)fa.localSizeBytes, blocks, blocks * threads / 32);
+}
+
+int Bench(int block_q, bool run_scalar, const std::vector<int>& Ls) {
+  cudaDeviceProp prop;
+  int dev = 0;
+  CUDA_CHECK(cudaGetDevice(&dev));
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+  int clock_khz = 0, mem_khz = 0;
+  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev);
+  cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
+  std::printf("# CatAttention CUDA kernels, bfloat16\n\n");
+  std::printf("Device: %s, %d SMs, %.0f MHz max SM clock, %.1f GiB; CUDA runtime %d.\n", prop.name,
+              prop.multiProcessorCount, clock_khz / 1e3, prop.totalGlobalMem / 1073741824.0, CUDART_VERSION);
+  std::printf("Kernels (as compiled; occupancy from the CUDA occupancy calculator):\n");
+  PrintKernelInfo("tensor core, hd 64,  block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 64, 8>, 256, tc::Config<64, 8>::kSmemBytes);
+  PrintKernelInfo("tensor core, hd 64,  block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 64, 4>, 128, tc::Config<64, 4>::kSmemBytes);
+  PrintKernelInfo("tensor core, hd 128, block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 128, 8>, 256, tc::Config<128, 8>::kSmemBytes);
+  PrintKernelInfo("tensor core, hd 128, block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 128, 4>, 128, tc::Config<128, 4>::kSmemBytes);
+  PrintKernelInfo("scalar (bf16)", scalar::CatAttentionKernel<__nv_bfloat16>, scalar::kWarps * 32, 0);
+  std::printf("\nShapes: L tokens in chunks of `chunk`, block_len S = chunk + 1 (a chunk plus its compressed token),\n"
+              "N = L / chunk * S positions; heads H = Hkv = 1536 / hd; random inputs U(-1, 1), scale = 1 / sqrt(hd).\n"
+              "Times: CUDA events around each launch, 2 warm-ups, then repeated until >= 50 ms in total; the median\n"
+              "per call. Tensor-core kernel with block_q = %d query rows per CTA (%d warps of 16 rows).\n"
+              "bytes = 4 * B*H*N*hd * 2 (q, k, v read once, y written once); GB/s = bytes / time.\n"
+              "FLOPs = 4 * hd * pairs * B*H, pairs = allowed (query, key) pairs of a head, exactly\n"
+              "(sum over i of i / S + i %% S + 1): only useful work is counted, not masked or padded MMA work.\n"
+              "Roofline bound = max(bytes / 4.3e12 B/s, FLOPs / 790e12 FLOP/s) (H200 HBM3e, dense bf16);\n"
+              "x roofline = time / bound (1.0 = at the bound). speedup = scalar / tensor core; max|d| = max\n"
+              "|y_tensor_core - y_scalar| (both bf16).\n\n",
+              block_q, block_q / 16);
+  std::printf("| L | chunk | S | N | batch | hd | H | tensor core ms | scalar ms | speedup | GB/s | TFLOP/s | roofline ms | x roofline | max\\|d\\| |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  unsigned* stats = nullptr;
+  CUDA_CHECK(cudaMalloc(&stats, 3 * sizeof(unsigned)));
+  for (int L : Ls)
+    for (int chunk : {4, 8, 16, 32})
+      for (int B : {8, 64})
+        for (int hd : {64, 128}) {
+          const int S = chunk + 1, N = L / chunk * S, H = 1536 / hd;
+          const size_t n = (size_t)B * H * N * hd;
+          const double bytes = 4.0 * n * 2;
+          const double flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
+          const double bound_ms = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
+          __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr, *y = nullptr, *y2 = nullptr;
+          bool ok = cudaMalloc(&q, n * 2) == cudaSuccess && cudaMalloc(&k, n * 2) == cudaSuccess &&
+                    cudaMalloc(&v, n * 2) == cudaSuccess && cudaMalloc(&y, n * 2) == cudaSuccess &&
+                    (!run_scalar || cudaMalloc(&y2, n * 2) == cudaSuccess);
+          if (!ok) {
+            cudaGetLastError();
+            std::printf("| %d | %d | %d | %d | %d | %d | %d | skipped: cudaMalloc of %.1f GiB failed | | | | | | | |\n",
+                        L, chunk, S, N, B, hd, H, (run_scalar ? 5 : 4) * n * 2 / 1073741824.0);
+          } else {
+            Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
+            Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
+            Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
+            Problem p;
+            p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
+            p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v; p.y = y;
+            const double t_tc = MedianMs([&] { return LaunchTensorCore(p, 0, block_q); });
+            char scalar_ms[32] = "-", speedup[32] = "-", diff[32] = "-";
+            if (run_scalar) {
+              Problem ps = p;
+              ps.y = y2;
+              const double t_sc = MedianMs([&] { return LaunchCatAttention(ps, 0, true); });
+              const Stats s = CompareOnDevice(y, y2, n, stats);
+              std::snprintf(scalar_ms, sizeof scalar_ms, "%.3f", t_sc);
+              std::snprintf(speedup, sizeof speedup, "%.1fx", t_sc / t_tc);
+              std::snprintf(diff, sizeof diff, s.nonfinite ? "NaN!" : "%.1e", s.max_err);
+            }
+            std::printf("| %d | %d | %d | %d | %d | %d | %d | %.3f | %s | %s | %.0f | %.1f | %.3f | %.2f | %s |\n",
+                        L, chunk, S, N, B, hd, H, t_tc, scalar_ms, speedup, bytes / (t_tc * 1e-3) / 1e9,
+                        flops / (t_tc * 1e-3) / 1e12, bound_ms, t_tc / bound_ms, diff);
+          }
+          std::fflush(stdout);
+          cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(y); cudaFree(y2);
+        }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "check") {
+    g_quiet = argc > 2 && std::string(argv[2]) == "-q";
+    return Check();
+  }
+  if (mode == "bench") {
+    int block_q = kDefaultBlockQ;
+    bool run_scalar = true;
+    std::vector<int> Ls = {2048, 8192};
+    for (int i = 2; i < argc; i++) {
+      const std::string a = argv[i];
+      if (a.rfind("bq=", 0) == 0) block_q = std::atoi(a.c_str() + 3);
+      else if (a == "scalar=0") run_scalar = false;
+      else if (a.rfind("L=", 0) == 0) {
+        Ls.clear();
+        for (const char* s = a.c_str() + 2; *s;) { Ls.push_back(std::atoi(s)); s = std::strchr(s, ','); if (!s) break; s++; }
+      } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+    }
+    if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
+    return Bench(block_q, run_scalar, Ls);
+  }
+  std::fprintf(stderr, "usage: %s check [-q] | bench [bq=64|128] [scalar=0] [L=2048,8192]\n", argv[0]);
+  return 2;
+}

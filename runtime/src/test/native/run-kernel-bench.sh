@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds and runs the standalone CatAttention kernel harness (cat_attention_bench.cu; no ONNX
+# Runtime needed) on a machine with an sm_90 GPU (H100 / H200).
+#
+# usage (from anywhere):  runtime/src/test/native/run-kernel-bench.sh [check [-q] | bench [bq=64|128] [scalar=0] [L=2048,8192]]
+#   check [-q] (default)  tensor-core kernel vs the float32 scalar kernel; exit status 1 on a failure
+#   bench            bfloat16 timings as a markdown table
+# environment: NVCC (default: nvcc on PATH, else /usr/local/cuda-13.0/bin/nvcc, else /usr/local/cuda/bin/nvcc),
+#              BENCH_OUT (build directory, default /tmp/catonnx-kernel-bench), PTXAS_VERBOSE=1 (register report)
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NATIVE=$(cd "$HERE/../../main/native" && pwd)
+NVCC=${NVCC:-$(command -v nvcc || true)}
+for c in /usr/local/cuda-13.0/bin/nvcc /usr/local/cuda/bin/nvcc; do [ -z "$NVCC" ] && [ -x "$c" ] && NVCC=$c; done
+[ -n "$NVCC" ] || { echo "nvcc not found (set NVCC)" >&2; exit 1; }
+OUT=${BENCH_OUT:-/tmp/catonnx-kernel-bench}
+mkdir -p "$OUT"
+BIN=$OUT/cat_attention_bench
+EXTRA=()
+[ "${PTXAS_VERBOSE:-0}" = 1 ] && EXTRA+=(-Xptxas -v)
+if [ ! -x "$BIN" ] || [ "$HERE/cat_attention_bench.cu" -nt "$BIN" ] || [ "$NATIVE/cat_attention_kernels.cuh" -nt "$BIN" ] \
+   || [ "${PTXAS_VERBOSE:-0}" = 1 ]; then
+  echo "[kernel-bench] $NVCC -> $BIN" >&2
+  "$NVCC" -O3 -std=c++17 -arch=sm_90 -lineinfo "${EXTRA[@]}" -I"$NATIVE" -o "$BIN" "$HERE/cat_attention_bench.cu"
+fi
+[ $# -eq 0 ] && set -- check
+exec "$BIN" "$@"
