@@ -614,8 +614,8 @@ cudaError_t LaunchType(const Problem& p, cudaStream_t stream, int block_q) {
 }  // namespace tc
 
 // Default query rows per CTA of the tensor-core kernel (64 = 4 warps, 128 = 8 warps). 128 halves
-// the K/V traffic from L2 into shared memory per query.
-// 64 measured faster than 128 on every benchmark shape on the H200 (docs/PERFORMANCE.md: 1.1-1.4x)
+// the K/V traffic from L2 into shared memory per query, yet 64 measured 1.1-1.4x faster on every
+// benchmark shape on the H200 (more CTAs per SM; docs/results/kernel-bench-bq*.md).
 constexpr int kDefaultBlockQ = 64;
 
 inline bool Aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
