@@ -63,6 +63,15 @@ public final class GenerationLoopGraphs {
         for (int i = 0; i < layers; i++) none.add(new Value[] {empty, empty});
         Value[] s = DecodeGraphs.summaryStep(c, m, summaries, none);
         Value rest = g.slice(ids, wholeTokens, p, g.constInt64(1), null);
+        if (o.fusedDecode) {
+            List<Value[]> buffers = new ArrayList<>();
+            for (int i = 0; i < layers; i++) {
+                buffers.add(new Value[] {fixedBuffer(g, spec, o.precision, catSlots(spec, chunk), s[1 + 4 * i]),
+                        fixedBuffer(g, spec, o.precision, catSlots(spec, chunk), s[2 + 4 * i])});
+            }
+            g.output(TOKENS, fusedCatLoop(c, spec, chunk, maxNew, g.squeeze(s[0], 1), rest, whole, buffers));
+            return g;
+        }
         Value[] prefill = g.ifElse(positive(g, g.sub(p, wholeTokens)), t -> {
             BuildContext ct = c.in(t);
             List<Value[]> compressed = new ArrayList<>(), local = new ArrayList<>();
@@ -80,16 +89,6 @@ public final class GenerationLoopGraphs {
             return out;
         });
 
-        if (o.fusedDecode) {
-            List<Value[]> buffers = new ArrayList<>();
-            for (int i = 0; i < layers; i++) {
-                buffers.add(new Value[] {
-                        fixedBuffer(g, spec, o.precision, catSlots(spec, chunk), s[1 + 4 * i], prefill[1 + 2 * i]),
-                        fixedBuffer(g, spec, o.precision, catSlots(spec, chunk), s[2 + 4 * i], prefill[2 + 2 * i])});
-            }
-            g.output(TOKENS, g.transpose(fusedCatLoop(c, spec, chunk, maxNew, prefill[0], rest, whole, buffers), 1, 0));
-            return g;
-        }
         List<Value> carried = new ArrayList<>(List.of(prefill[0], rest, whole));
         List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), Shape.of("batch", Dim.unknown()), whole.shape()));
         for (int i = 0; i < layers; i++) {
@@ -187,10 +186,10 @@ public final class GenerationLoopGraphs {
             List<Value[]> buffers = new ArrayList<>();
             for (int i = 0; i < layers; i++) {
                 buffers.add(new Value[] {
-                        fixedBuffer(g, spec, o.precision, spec.blockSize(), first.get(i).newKeys()),
-                        fixedBuffer(g, spec, o.precision, spec.blockSize(), first.get(i).newValues())});
+                        fixedBuffer(g, spec, o.precision, spec.blockSize() + DENSE_STEPS, first.get(i).newKeys()),
+                        fixedBuffer(g, spec, o.precision, spec.blockSize() + DENSE_STEPS, first.get(i).newValues())});
             }
-            g.output(TOKENS, g.transpose(fusedDenseLoop(c, spec, maxNew, logits, p, buffers), 1, 0));
+            g.output(TOKENS, fusedDenseLoop(c, spec, maxNew, logits, p, buffers));
             return g;
         }
         List<Value> carried = new ArrayList<>(List.of(logits, p));
@@ -230,16 +229,23 @@ public final class GenerationLoopGraphs {
     // (dummy first) followed by the current chunk's tokens, so with nc summaries a token at local
     // index l goes to slot nc + l and attends to slots 0..nc+l, and when a chunk ends its summary
     // overwrites slot nc: the chunk's tokens are dropped simply by rewinding the valid length.
-    // The buffers' shapes never change, so ONNX Runtime reuses the same allocations every step.
+    //
+    // One Loop iteration is a whole chunk (CAT: chunk tokens, then compress and feed the summary)
+    // or DENSE_STEPS tokens (dense), unrolled: no If per token, and inside an iteration each
+    // GroupQueryAttention's past is the previous one's present, used once, so ONNX Runtime can
+    // update the buffer in place (past and present share memory). Loop-carried values are
+    // subgraph inputs, which ONNX Runtime never reuses, so the first step of an iteration copies.
+
+    /** Tokens per Loop iteration of the fused dense generation. */
+    static final int DENSE_STEPS = 8;
 
     /** Cache slots of fused CAT decoding: every summary a block_size context can have, dummy included, plus a chunk. */
     static int catSlots(ModelSpec spec, int chunk) {
         return spec.blockSize() / chunk + 2 + chunk;
     }
 
-    /** The given caches [B,Hkv,n_i,hd] one after another, then zeros up to slots entries. */
-    private static Value fixedBuffer(Graph g, ModelSpec spec, DType type, int slots, Value... parts) {
-        Value filled = parts.length == 1 ? parts[0] : g.concat(2, parts);
+    /** The cache [B,Hkv,n,hd] followed by zeros up to slots entries. */
+    private static Value fixedBuffer(Graph g, ModelSpec spec, DType type, int slots, Value filled) {
         Value missing = g.sub(g.constInt64(slots), g.shape(filled, 2));
         Value shape = g.concat(0, g.shape(filled, 0), g.constInt64(spec.decoder.nLocalHeads), missing, g.constInt64(spec.decoder.headDim));
         Value zeros = g.constantOfShape(shape, org.catonnx.onnx.TensorData.ofFloats(new float[] {0}, 1).castTo(type));
@@ -248,10 +254,10 @@ public final class GenerationLoopGraphs {
 
     /**
      * x [B,1,D] at RoPE position (int64 [1]) through the decoder layers with fused attention; the
-     * new entry goes to cache slot (int64 [1]). Returns h [B,1,D]; presents receives the buffers.
+     * new entry goes to cache slot (int64 [1]). Returns h [B,1,D]; buffers are replaced by the presents.
      */
     private static Value fusedDecoderStep(BuildContext c, List<org.catonnx.nn.TransformerBlock> layers, int positionLimit,
-                                          Value x, Value position, Value slot, List<Value[]> buffers, List<Value[]> presents) {
+                                          Value x, Value position, Value slot, List<Value[]> buffers) {
         Graph g = c.g;
         Value seqlens = g.cast(g.expand(slot, g.shape(x, 0)), DType.INT32);   // valid entries before this one, per row
         Value total = g.cast(g.add(slot, g.constInt64(1)), DType.INT32);
@@ -259,90 +265,111 @@ public final class GenerationLoopGraphs {
         for (int i = 0; i < layers.size(); i++) {
             Value[] past = buffers.get(i);
             org.catonnx.nn.Attention attn = layers.get(i).attention();
-            Value[][] present = new Value[1][];
+            int layer = i;
             x = layers.get(i).forward(x, h -> {
                 Value[] r = attn.decodeFused(h, position, rope, past[0], past[1], seqlens, total);
-                present[0] = new Value[] {r[1], r[2]};
+                buffers.set(layer, new Value[] {r[1], r[2]});
                 return r[0];
             });
-            presents.add(present[0]);
         }
         return x;
     }
 
+    /** Dense: DENSE_STEPS greedy tokens per iteration; tokens [B, maxNew]. */
     private static Value fusedDenseLoop(BuildContext c, ModelSpec spec, Value maxNew, Value logits, Value length, List<Value[]> buffers) {
         Graph g = c.g;
         int layers = spec.decoder.nLayer;
+        Value trips = ceilDiv(g, maxNew, DENSE_STEPS);
         List<Value> carried = new ArrayList<>(List.of(logits, length));
         for (Value[] b : buffers) carried.addAll(List.of(b[0], b[1]));
-        Value[] out = g.loop(maxNew, g.scalarBool(true), carried, null, (body, iter, in) -> {
+        Value[] out = g.loop(trips, g.scalarBool(true), carried, null, (body, iter, in) -> {
             BuildContext bc = c.in(body);
             DenseLm m = new DenseLm(bc, spec.decoder);
-            Value next = pick(body, in.get(0), spec.vocabSize());
-            List<Value[]> past = new ArrayList<>(), present = new ArrayList<>();
-            for (int i = 0; i < layers; i++) past.add(new Value[] {in.get(2 + 2 * i), in.get(3 + 2 * i)});
-            Value position = in.get(1);
-            Value h = fusedDecoderStep(bc, m.layers(), spec.blockSize(), m.wte().forward(body.unsqueeze(next, 1)), position, position, past, present);
-            List<Value> res = new ArrayList<>();
-            res.add(body.scalarBool(true));
-            res.add(body.squeeze(body.cast(m.output().forward(m.norm().forward(h)), DType.FLOAT), 1));
-            res.add(body.add(position, body.constInt64(1)));
-            for (Value[] b : present) res.addAll(List.of(b[0], b[1]));
-            res.add(next);
+            List<Value[]> cache = new ArrayList<>();
+            for (int i = 0; i < layers; i++) cache.add(new Value[] {in.get(2 + 2 * i), in.get(3 + 2 * i)});
+            Value last = in.get(0), position = in.get(1);
+            List<Value> picked = new ArrayList<>();
+            for (int t = 0; t < DENSE_STEPS; t++) {
+                Value next = pick(body, last, spec.vocabSize());
+                picked.add(body.unsqueeze(next, 1));
+                Value h;
+                try (Graph.Scope sc = body.scope("step" + t)) {
+                    h = fusedDecoderStep(bc, m.layers(), spec.blockSize() + DENSE_STEPS, m.wte().forward(body.unsqueeze(next, 1)),
+                            position, position, cache);
+                    last = body.squeeze(body.cast(m.output().forward(m.norm().forward(h)), DType.FLOAT), 1);
+                }
+                position = body.add(position, body.constInt64(1));
+            }
+            List<Value> res = new ArrayList<>(List.of(body.scalarBool(true), last, position));
+            for (Value[] b : cache) res.addAll(List.of(b[0], b[1]));
+            res.add(body.concat(1, picked));                                                   // scan: [B, DENSE_STEPS]
             return res;
         });
-        return out[out.length - 1];
+        return firstTokens(g, out[out.length - 1], g.constInt64(0), maxNew);
     }
 
+    /**
+     * CAT: one chunk per iteration. The prompt's whole chunks were prefilled as summaries; its
+     * remaining r tokens are fed (forced) at the start of the first iteration instead of picked
+     * ones, so every iteration starts on a chunk boundary. tokens [B, maxNew].
+     */
     private static Value fusedCatLoop(BuildContext c, ModelSpec spec, int chunk, Value maxNew, Value logits, Value rest, Value whole,
                                       List<Value[]> buffers) {
         Graph g = c.g;
         int layers = spec.decoder.nLayer;
-        List<Value> carried = new ArrayList<>(List.of(logits, rest, whole));
-        List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), Shape.of("batch", Dim.unknown()), whole.shape()));
+        Value r = g.shape(rest, 1);
+        Value forced = g.concat(1, rest, g.constantOfShape(g.concat(0, g.shape(rest, 0), g.sub(g.constInt64(chunk), r)),
+                org.catonnx.onnx.TensorData.ofLongs(new long[] {0}, 1)));                       // [B, chunk]
+        Value trips = ceilDiv(g, g.add(g.squeeze(r, 0), maxNew), chunk);
+        List<Value> carried = new ArrayList<>(List.of(logits, whole, r, forced));
+        List<Shape> shapes = new ArrayList<>(List.of(logits.shape(), whole.shape(), r.shape(), Shape.of("batch", chunk)));
         for (Value[] b : buffers) {
             carried.addAll(List.of(b[0], b[1]));
             shapes.add(b[0].shape());
             shapes.add(b[1].shape());
         }
-        Value[] out = g.loop(maxNew, g.scalarBool(true), carried, shapes, (body, iter, in) -> {
+        Value[] out = g.loop(trips, g.scalarBool(true), carried, shapes, (body, iter, in) -> {
             BuildContext bc = c.in(body);
-            Value next = pick(body, in.get(0), spec.vocabSize());
-            Value filled = body.concat(1, in.get(1), body.unsqueeze(next, 1));                  // [B, l]
-            Value full = body.squeeze(body.equal(body.shape(filled, 1), body.constInt64(chunk)), 0);
-            List<Value[]> past = new ArrayList<>();
-            for (int i = 0; i < layers; i++) past.add(new Value[] {in.get(3 + 2 * i), in.get(4 + 2 * i)});
-            Value summaries = body.add(in.get(2), body.constInt64(1));                          // nc: dummy + whole chunks
-            Value[] branch = body.ifElse(full, t -> {
-                // the chunk is complete: compress it, its summary goes to slot nc at local position 0
-                BuildContext ct = bc.in(t);
-                CatLm m = new CatLm(ct, spec, chunk);
-                Value f = m.compressor().forward(t.reshape(filled, 0, 1, chunk), in.get(2));
-                List<Value[]> present = new ArrayList<>();
-                Value h = fusedDecoderStep(ct, m.layers(), m.blockLength(), f, t.constInt64(0), summaries, past, present);
-                List<Value> r = new ArrayList<>(List.of(catLogits(ct, m, h), t.slice(filled, 1, 0, 0), t.identity(summaries)));
-                for (Value[] b : present) r.addAll(List.of(b[0], b[1]));
-                return r;
-            }, e -> {
-                // room left: the token at local index l-1 goes to slot nc + l - 1
-                BuildContext ce = bc.in(e);
-                CatLm m = new CatLm(ce, spec, chunk);
-                Value local = e.sub(e.shape(filled, 1), e.constInt64(1));
-                Value position = e.add(local, e.constInt64(m.tokenOffset()));
-                List<Value[]> present = new ArrayList<>();
-                Value h = fusedDecoderStep(ce, m.layers(), m.blockLength(), m.wte().forward(e.unsqueeze(next, 1)), position,
-                        e.add(summaries, local), past, present);
-                List<Value> r = new ArrayList<>(List.of(catLogits(ce, m, h), e.identity(filled), e.identity(in.get(2))));
-                for (Value[] b : present) r.addAll(List.of(b[0], b[1]));
-                return r;
-            });
-            List<Value> res = new ArrayList<>();
-            res.add(body.scalarBool(true));
-            res.addAll(List.of(branch));
-            res.add(next);
+            CatLm m = new CatLm(bc, spec, chunk);
+            List<Value[]> cache = new ArrayList<>();
+            for (int i = 0; i < layers; i++) cache.add(new Value[] {in.get(4 + 2 * i), in.get(5 + 2 * i)});
+            Value chunkIndex = in.get(1), nForced = in.get(2), forcedIds = in.get(3);
+            Value summaries = body.add(chunkIndex, body.constInt64(1));                        // nc: dummy + whole chunks
+            Value last = in.get(0);
+            List<Value> ids = new ArrayList<>();
+            for (int t = 0; t < chunk; t++) {
+                Value token = body.where(body.squeeze(body.less(body.constInt64(t), nForced), 0),
+                        body.squeeze(body.slice(forcedIds, 1, t, t + 1), 1), pick(body, last, spec.vocabSize()));
+                ids.add(body.unsqueeze(token, 1));
+                try (Graph.Scope sc = body.scope("token" + t)) {
+                    Value h = fusedDecoderStep(bc, m.layers(), m.blockLength(), m.wte().forward(body.unsqueeze(token, 1)),
+                            body.constInt64(t + m.tokenOffset()), body.add(summaries, body.constInt64(t)), cache);
+                    last = catLogits(bc, m, h);
+                }
+            }
+            Value chunkIds = body.concat(1, ids);                                               // [B, chunk]
+            try (Graph.Scope sc = body.scope("chunk_end")) {
+                // the chunk's summary at local position 0 goes to slot nc, over its first token
+                Value f = m.compressor().forward(body.unsqueeze(chunkIds, 1), chunkIndex);
+                last = catLogits(bc, m, fusedDecoderStep(bc, m.layers(), m.blockLength(), f, body.constInt64(0), summaries, cache));
+            }
+            List<Value> res = new ArrayList<>(List.of(body.scalarBool(true), last, summaries, body.constInt64(0), body.identity(forcedIds)));
+            for (Value[] b : cache) res.addAll(List.of(b[0], b[1]));
+            res.add(chunkIds);                                                                 // scan: [B, chunk]
             return res;
         });
-        return out[out.length - 1];
+        return firstTokens(g, out[out.length - 1], r, maxNew);
+    }
+
+    /** Scan output [iterations, B, n] -> tokens [B, start : start + count] of the concatenation. */
+    private static Value firstTokens(Graph g, Value scan, Value start, Value count) {
+        Value flat = g.reshape(g.transpose(scan, 1, 0, 2), 0, -1);
+        return g.slice(flat, start, g.add(start, g.reshape(count, 1)), g.constInt64(1), null);
+    }
+
+    /** ceil(n / d) for an int64 scalar n, as a scalar. */
+    private static Value ceilDiv(Graph g, Value n, int d) {
+        return g.div(g.add(n, g.scalarInt64(d - 1)), g.scalarInt64(d));
     }
 
     private static Value catLogits(BuildContext c, CatLm m, Value h) {

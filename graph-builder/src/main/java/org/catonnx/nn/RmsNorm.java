@@ -20,6 +20,12 @@ public final class RmsNorm {
     public Value forward(Value x) {
         Graph g = c.g;
         try (Graph.Scope s = g.scope(name.substring(name.lastIndexOf('.') + 1))) {
+            if (c.options.fusedNorm && x.type().bytes == 2) {
+                // 16-bit in and out, float32 inside, weight in the model precision: ONNX Runtime's
+                // (T, float, T) kernels, and what the reference computes for a bf16 model
+                // (x.float() ... * weight.float(), the weight itself bf16). No Cast nodes.
+                return g.simplifiedLayerNorm(x, c.param(name + ".weight", size), (float) eps);
+            }
             Value xf = g.cast(x, c.accumulate());
             if (c.options.fusedNorm) {
                 return g.cast(g.simplifiedLayerNorm(xf, c.normParam(name + ".weight", size), (float) eps), x.type());

@@ -61,6 +61,30 @@ class FusedDecodingTest {
         }
     }
 
+    /**
+     * float16 (the 16-bit path GPUs run: RMSNorm without casts, GroupQueryAttention in half
+     * precision) on the CPU provider: the same tokens as float16 step decoding.
+     */
+    @ParameterizedTest(name = "float16 {0} chunk {2}")
+    @MethodSource("halfModels")
+    void halfPrecisionFusedLoopMatchesStepDecoding(String label, ModelSpec spec, int chunk) {
+        WeightSource w = TestModels.weights(spec, 5);
+        int l = chunk > 0 ? chunk : 6;
+        List<long[]> prompts = Arrays.asList(tokens(l + 2, 7, spec.vocabSize()), tokens(l + 2, 8, spec.vocabSize()));
+        int newTokens = 3 * l + 1;
+        GraphOptions half = GraphOptions.defaults().withPrecision(org.catonnx.onnx.DType.FLOAT16).withFusedNorm(true).withFusedDecode(true);
+        try (DecodeSessions sessions = DecodeSessions.build(spec, w, chunk, half, SessionConfig.defaults(), true);
+             Generator gen = new Generator(spec, chunk, sessions)) {
+            List<long[]> step = gen.generate(prompts, GenerationConfig.greedy(newTokens), TokenListener.NONE);
+            List<long[]> loop = gen.generate(prompts, GenerationConfig.greedy(newTokens).withInGraphLoop(true), TokenListener.NONE);
+            for (int r = 0; r < prompts.size(); r++) assertArrayEquals(step.get(r), loop.get(r), label + " float16 row " + r);
+        }
+    }
+
+    static Stream<Arguments> halfModels() {
+        return Stream.of(Arguments.of("dense", TestModels.dense(true), 0), Arguments.of("cat", TestModels.cat(4, true, true), 4));
+    }
+
     @Test
     void adaptiveIsRefusedWithTheReason() {
         ModelSpec spec = TestModels.adaptive(8);
