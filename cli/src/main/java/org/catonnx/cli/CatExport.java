@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The cat-export command line. Exit codes: 0 ok, 1 a check failed, 2 bad usage, 3 bad input, 4 internal error. */
 @Command(name = "cat-export", mixinStandardHelpOptions = true, versionProvider = CatExport.Version.class,
         description = "Export CAT language models to ONNX, verify them against reference tensors and run them with ONNX Runtime.",
-        subcommands = {VerifyCommand.class, GenerateCommand.class, BenchCommand.class, BenchMemoryCommand.class, BenchAttentionCommand.class, ExportCommand.class, InspectCommand.class, TrainCommand.class, BenchTrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VerifyCommand.class, GenerateCommand.class, BenchCommand.class, BenchMemoryCommand.class, BenchAttentionCommand.class, BenchChartCommand.class, ExportCommand.class, InspectCommand.class, TrainCommand.class, BenchTrainCommand.class, CommandLine.HelpCommand.class})
 public final class CatExport implements Runnable {
     public static final int CHECK_FAILED = 1;
     public static final int BAD_INPUT = 3;

@@ -50,7 +50,7 @@ public final class GenerationBenchmark {
         public final double seconds;
         public final long cacheBytes;
 
-        Row(String model, int chunk, int batch, String mode, int newTokens, double seconds, long cacheBytes) {
+        public Row(String model, int chunk, int batch, String mode, int newTokens, double seconds, long cacheBytes) {
             this.model = model;
             this.chunk = chunk;
             this.batch = batch;
