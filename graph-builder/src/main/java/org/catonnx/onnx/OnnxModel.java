@@ -79,6 +79,13 @@ public final class OnnxModel {
         return d.contains(Domains.CAT);
     }
 
+    /** True when the graph uses ONNX Runtime's contrib operators (com.microsoft; fused decoding): ONNX Runtime only. */
+    public boolean usesOnnxRuntimeContribOps() {
+        Set<String> d = new TreeSet<>();
+        collectDomains(graph, d);
+        return d.contains(Domains.MS);
+    }
+
     private static void collectDomains(Graph g, Set<String> out) {
         for (Node n : g.nodes()) {
             out.add(n.op.domain);

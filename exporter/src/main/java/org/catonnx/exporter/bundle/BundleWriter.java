@@ -225,6 +225,7 @@ public final class BundleWriter {
                 gj.put("file", rel).put("purpose", purpose).put("chunk_size", chunk).put("name", g.name())
                         .put("opset", Domains.ONNX_OPSET).put("custom_ops", custom);
                 if (custom) gj.put("custom_domain", Domains.CAT).put("custom_opset", Domains.CAT_OPSET);
+                if (model.usesOnnxRuntimeContribOps()) gj.put("contrib_domain", Domains.MS).put("contrib_opset", Domains.MS_OPSET);
                 gj.set("inputs", io(m, g.inputs()));
                 gj.set("outputs", io(m, g.outputs()));
                 if (check != null) check.check(purpose, chunk, file);

@@ -91,6 +91,32 @@ class BundleModelTest {
         }
     }
 
+    /** A bundle exported with fused decoding names ONNX Runtime's contrib domain for its generate graph and generates the same tokens. */
+    @ParameterizedTest(name = "{0} chunk {1}")
+    @CsvSource({"tiny-dense, 0", "tiny-cat, 8"})
+    void fusedDecodeBundleDeclaresContribOpsAndGenerates(String preset, int chunk) throws Exception {
+        ModelSpec spec = Presets.get(preset, 0);
+        Path out = dir.resolve(preset + "-fused");
+        new BundleWriter(spec, new RandomInit(spec, 3)).options(GraphOptions.defaults().withFusedDecode(true)).write(out);
+        com.fasterxml.jackson.databind.JsonNode manifest = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        int contrib = 0;
+        for (com.fasterxml.jackson.databind.JsonNode g : manifest.get("graphs")) {
+            boolean generate = g.get("purpose").asText().equals("generate");
+            assertEquals(generate, g.has("contrib_domain"), g.get("file").asText());
+            if (generate) {
+                assertEquals("com.microsoft", g.get("contrib_domain").asText());
+                contrib++;
+            }
+        }
+        assertTrue(contrib > 0, "a generate graph");
+        try (BundleModel bm = BundleModel.open(out, SessionConfig.defaults()); Generator g = bm.generator(chunk)) {
+            List<long[]> prompts = List.of(tokens(11, 4, spec.vocabSize()), tokens(11, 5, spec.vocabSize()));
+            GenerationConfig greedy = GenerationConfig.greedy(17);
+            List<long[]> step = g.generate(prompts, greedy, TokenListener.NONE), loop = g.generate(prompts, greedy.withInGraphLoop(true), TokenListener.NONE);
+            for (int r = 0; r < prompts.size(); r++) assertArrayEquals(step.get(r), loop.get(r), preset + " row " + r);
+        }
+    }
+
     @Test
     void refusesChunkSizesTheBundleDoesNotOffer() throws Exception {
         ModelSpec spec = Presets.get("tiny-adaptive", 0);
