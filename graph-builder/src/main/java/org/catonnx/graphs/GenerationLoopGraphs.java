@@ -5,14 +5,17 @@ import org.catonnx.models.CatLm;
 import org.catonnx.models.DenseLm;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.Variant;
+import org.catonnx.nn.Attention;
 import org.catonnx.nn.BuildContext;
 import org.catonnx.nn.CachedAttention;
 import org.catonnx.nn.CatSequence;
+import org.catonnx.nn.TransformerBlock;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.DType;
 import org.catonnx.onnx.Dim;
 import org.catonnx.onnx.Graph;
 import org.catonnx.onnx.Shape;
+import org.catonnx.onnx.TensorData;
 import org.catonnx.onnx.Value;
 
 import java.util.ArrayList;
@@ -26,6 +29,7 @@ import java.util.List;
  * caches never cross host memory (ONNX Runtime's Java API has no IO binding) and one session
  * holds the weights. Each iteration picks a token and either feeds it (chunk not full) or
  * compresses the full chunk and feeds its summary, the same decisions as the step decoder (If).
+ * With {@link GraphOptions#fusedDecode} the loop is the fused one described further down.
  */
 public final class GenerationLoopGraphs {
     public static final String MAX_NEW_TOKENS = "max_new_tokens";
@@ -121,7 +125,7 @@ public final class GenerationLoopGraphs {
     /** An empty cache [B, kv_heads, 0, head_dim] in the model precision. */
     private static Value emptyCache(Graph g, ModelSpec spec, DType type, Value ids) {
         Value shape = g.concat(0, g.shape(ids, 0), g.constInt64(spec.decoder.nLocalHeads, 0, spec.decoder.headDim));
-        return g.constantOfShape(shape, org.catonnx.onnx.TensorData.ofFloats(new float[] {0}, 1).castTo(type));
+        return g.constantOfShape(shape, TensorData.ofFloats(new float[] {0}, 1).castTo(type));
     }
 
     /** The chunk is complete: compress it, feed its summary, start a new chunk. */
@@ -248,7 +252,7 @@ public final class GenerationLoopGraphs {
     private static Value fixedBuffer(Graph g, ModelSpec spec, DType type, int slots, Value filled) {
         Value missing = g.sub(g.constInt64(slots), g.shape(filled, 2));
         Value shape = g.concat(0, g.shape(filled, 0), g.constInt64(spec.decoder.nLocalHeads), missing, g.constInt64(spec.decoder.headDim));
-        Value zeros = g.constantOfShape(shape, org.catonnx.onnx.TensorData.ofFloats(new float[] {0}, 1).castTo(type));
+        Value zeros = g.constantOfShape(shape, TensorData.ofFloats(new float[] {0}, 1).castTo(type));
         return g.concat(2, filled, zeros);
     }
 
@@ -256,7 +260,7 @@ public final class GenerationLoopGraphs {
      * x [B,1,D] at RoPE position (int64 [1]) through the decoder layers with fused attention; the
      * new entry goes to cache slot (int64 [1]). Returns h [B,1,D]; buffers are replaced by the presents.
      */
-    private static Value fusedDecoderStep(BuildContext c, List<org.catonnx.nn.TransformerBlock> layers, int positionLimit,
+    private static Value fusedDecoderStep(BuildContext c, List<TransformerBlock> layers, int positionLimit,
                                           Value x, Value position, Value slot, List<Value[]> buffers) {
         Graph g = c.g;
         Value seqlens = g.cast(g.expand(slot, g.shape(x, 0)), DType.INT32);   // valid entries before this one, per row
@@ -264,7 +268,7 @@ public final class GenerationLoopGraphs {
         Value[] rope = layers.get(0).attention().rope().halfTables(positionLimit);
         for (int i = 0; i < layers.size(); i++) {
             Value[] past = buffers.get(i);
-            org.catonnx.nn.Attention attn = layers.get(i).attention();
+            Attention attn = layers.get(i).attention();
             int layer = i;
             x = layers.get(i).forward(x, h -> {
                 Value[] r = attn.decodeFused(h, position, rope, past[0], past[1], seqlens, total);
@@ -319,7 +323,7 @@ public final class GenerationLoopGraphs {
         int layers = spec.decoder.nLayer;
         Value r = g.shape(rest, 1);
         Value forced = g.concat(1, rest, g.constantOfShape(g.concat(0, g.shape(rest, 0), g.sub(g.constInt64(chunk), r)),
-                org.catonnx.onnx.TensorData.ofLongs(new long[] {0}, 1)));                       // [B, chunk]
+                TensorData.ofLongs(new long[] {0}, 1)));                       // [B, chunk]
         Value trips = ceilDiv(g, g.add(g.squeeze(r, 0), maxNew), chunk);
         List<Value> carried = new ArrayList<>(List.of(logits, whole, r, forced));
         List<Shape> shapes = new ArrayList<>(List.of(logits.shape(), whole.shape(), r.shape(), Shape.of("batch", chunk)));
