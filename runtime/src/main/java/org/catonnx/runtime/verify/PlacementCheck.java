@@ -60,7 +60,8 @@ public final class PlacementCheck {
             r.cpuNodes.put(name, op);
             Node n = byName.get(name);
             boolean floating = n == null ? !op.startsWith("Memcpy") : n.outputs.stream().map(Value::type).anyMatch(t -> t.isFloating());
-            if (floating && !r.floatingOnCpu.contains(name)) r.floatingOnCpu.add(name + " (" + op + ")");
+            String entry = name + " (" + op + ")";   // once per node, however often a Loop ran it
+            if (floating && !r.floatingOnCpu.contains(entry)) r.floatingOnCpu.add(entry);
         }
         Files.deleteIfExists(trace);
         return r;
