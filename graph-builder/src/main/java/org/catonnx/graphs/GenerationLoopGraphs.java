@@ -248,6 +248,15 @@ public final class GenerationLoopGraphs {
         return spec.blockSize() / chunk + 2 + chunk;
     }
 
+    /**
+     * A cache buffer's declared shape. Fully known (batch symbolic) on purpose: ONNX Runtime lets
+     * GroupQueryAttention's present reuse its past's memory only when their shapes provably match,
+     * and its shape inference copies the past's dims to the present.
+     */
+    private static Shape bufferShape(ModelSpec spec, int slots) {
+        return Shape.of("batch", spec.decoder.nLocalHeads, slots, spec.decoder.headDim);
+    }
+
     /** The cache [B,Hkv,n,hd] followed by zeros up to slots entries. */
     private static Value fixedBuffer(Graph g, ModelSpec spec, DType type, int slots, Value filled) {
         Value missing = g.sub(g.constInt64(slots), g.shape(filled, 2));
@@ -285,8 +294,13 @@ public final class GenerationLoopGraphs {
         int layers = spec.decoder.nLayer;
         Value trips = ceilDiv(g, maxNew, DENSE_STEPS);
         List<Value> carried = new ArrayList<>(List.of(logits, length));
-        for (Value[] b : buffers) carried.addAll(List.of(b[0], b[1]));
-        Value[] out = g.loop(trips, g.scalarBool(true), carried, null, (body, iter, in) -> {
+        List<Shape> shapes = new ArrayList<>(List.of(Shape.of("batch", spec.paddedVocabSize()), length.shape()));
+        for (Value[] b : buffers) {
+            carried.addAll(List.of(b[0], b[1]));
+            shapes.add(bufferShape(spec, spec.blockSize() + DENSE_STEPS));
+            shapes.add(bufferShape(spec, spec.blockSize() + DENSE_STEPS));
+        }
+        Value[] out = g.loop(trips, g.scalarBool(true), carried, shapes, (body, iter, in) -> {
             BuildContext bc = c.in(body);
             DenseLm m = new DenseLm(bc, spec.decoder);
             List<Value[]> cache = new ArrayList<>();
@@ -329,8 +343,8 @@ public final class GenerationLoopGraphs {
         List<Shape> shapes = new ArrayList<>(List.of(logits.shape(), whole.shape(), r.shape(), Shape.of("batch", chunk)));
         for (Value[] b : buffers) {
             carried.addAll(List.of(b[0], b[1]));
-            shapes.add(b[0].shape());
-            shapes.add(b[1].shape());
+            shapes.add(bufferShape(spec, catSlots(spec, chunk)));
+            shapes.add(bufferShape(spec, catSlots(spec, chunk)));
         }
         Value[] out = g.loop(trips, g.scalarBool(true), carried, shapes, (body, iter, in) -> {
             BuildContext bc = c.in(body);
