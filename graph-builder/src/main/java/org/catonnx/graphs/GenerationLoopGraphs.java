@@ -39,10 +39,7 @@ public final class GenerationLoopGraphs {
 
     public static Graph cat(ModelSpec spec, WeightSource w, int chunk, GraphOptions o) {
         if (!spec.isCat() || spec.variant == Variant.CAT_LAYER) throw new IllegalArgumentException("no CAT generation loop for " + spec.variant.id);
-        if (o.fusedDecode && spec.variant != Variant.CAT) {
-            throw new IllegalArgumentException("fused decoding is built for fixed-chunk CAT and the dense model, not " + spec.variant.id
-                    + " (adaptive CAT feeds a summary and a separator at once)");
-        }
+        if (o.fusedDecode) requireFusedDecoding(spec);
         Graph g = Graph.create(ForwardGraphs.name(spec, chunk, "generate"));
         BuildContext c = new BuildContext(g, w, o);
         CatLm m = new CatLm(c, spec, chunk);
@@ -239,6 +236,14 @@ public final class GenerationLoopGraphs {
     // GroupQueryAttention's past is the previous one's present, used once, so ONNX Runtime can
     // update the buffer in place (past and present share memory). Loop-carried values are
     // subgraph inputs, which ONNX Runtime never reuses, so the first step of an iteration copies.
+
+    /** Fused decoding exists for the dense model and fixed-chunk CAT; anything else is refused with the reason. */
+    public static void requireFusedDecoding(ModelSpec spec) {
+        if (spec.variant != Variant.CAT && spec.variant != Variant.TRANSFORMER) {
+            throw new IllegalArgumentException("fused decoding is built for fixed-chunk CAT and the dense model, not " + spec.variant.id
+                    + (spec.variant == Variant.CAT_LAYER ? " (no in-graph generation loop)" : " (adaptive CAT feeds a summary and a separator at once)"));
+        }
+    }
 
     /** Tokens per Loop iteration of the fused dense generation. */
     static final int DENSE_STEPS = 8;

@@ -158,6 +158,7 @@ public final class BundleWriter {
                 throw new IOException(tokenizer.getFileName() + ": not valid JSON: " + e.getOriginalMessage());
             }
         }
+        if (options.fusedDecode) GenerationLoopGraphs.requireFusedDecoding(spec);   // before hours of export, not after
         List<Map.Entry<String, Integer>> plan = plan();
         Files.createDirectories(dir.getParent());
         ObjectNode[] manifest = new ObjectNode[1];

@@ -118,6 +118,16 @@ class BundleModelTest {
     }
 
     @Test
+    void fusedDecodeExportOfAdaptiveCatIsRefusedBeforeWriting() {
+        ModelSpec spec = Presets.get("tiny-adaptive", 0);
+        Path out = dir.resolve("adaptive-fused");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new BundleWriter(spec, new RandomInit(spec, 1))
+                .options(GraphOptions.defaults().withFusedDecode(true)).write(out));
+        assertTrue(e.getMessage().contains("adaptive"), e.getMessage());
+        assertTrue(java.nio.file.Files.notExists(out), "nothing written");
+    }
+
+    @Test
     void refusesChunkSizesTheBundleDoesNotOffer() throws Exception {
         ModelSpec spec = Presets.get("tiny-adaptive", 0);
         Path out = dir.resolve("a");
