@@ -9,6 +9,7 @@ import org.catonnx.runtime.Device;
 import org.catonnx.runtime.SessionConfig;
 import org.catonnx.runtime.bench.GenerationBenchmark;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -43,11 +44,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--dense", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "include the dense baseline (--no-dense: CAT only)")
     boolean dense;
-    @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
-    boolean fusedNorm;
-    @Option(names = "--fused-decode", description = "in-graph loops decode with ONNX Runtime's GroupQueryAttention and RotaryEmbedding "
-            + "over fixed-size caches (CUDA: float16/bfloat16; CPU: float32/float16)")
-    boolean fusedDecode;
+    @Mixin
+    FusedOperatorOptions fused;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
     String precision;
@@ -76,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
         if (chunks.length == 1 && chunks[0] == 0) s.chunks = new int[0];   // --chunks 0: dense only
         s.step = modes.contains("step");
         s.loop = modes.contains("loop");
-        s.options = new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT).withFusedNorm(fusedNorm).withFusedDecode(fusedDecode);
+        s.options = fused.applyTo(new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT));
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
         List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {

@@ -17,6 +17,7 @@ import org.catonnx.runtime.OrtRuntime;
 import org.catonnx.runtime.SessionConfig;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
@@ -69,11 +70,8 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--chunk-sizes", split = ",", paramLabel = "N", description = "chunk sizes to export (adaptive CAT: a subset of 1,2,4..C; default: all offered)")
     List<Integer> chunkSizes;
 
-    @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
-    boolean fusedNorm;
-    @Option(names = "--fused-decode", description = "the generate graph decodes with ONNX Runtime's GroupQueryAttention and RotaryEmbedding "
-            + "over fixed-size caches (ONNX Runtime only; CUDA: float16/bfloat16, CPU: float32/float16)")
-    boolean fusedDecode;
+    @Mixin
+    FusedOperatorOptions fused;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16 (default: ${DEFAULT-VALUE})")
     String precision;
@@ -101,7 +99,7 @@ final class ExportCommand implements Callable<Integer> {
         DType p = DType.parsePrecision(precision);
         AttentionForm form = AttentionForm.parse(attention);
         if (form == AttentionForm.CUSTOM) throw new IllegalArgumentException("--attention custom needs the native library; bundles use efficient or masked");
-        GraphOptions o = new GraphOptions(p, form).withFusedNorm(fusedNorm).withFusedDecode(fusedDecode);
+        GraphOptions o = fused.applyTo(new GraphOptions(p, form));
         PrintStream log = json ? System.err : System.out;
 
         ModelSpec spec;

@@ -34,7 +34,7 @@ final class VerifyCommand implements Callable<Integer> {
             description = "check a bundle's self-consistency instead: checksums, then decode graphs vs forward graph and in-graph loop vs step decoder for every chunk size")
     Path bundle;
 
-    @Option(names = "--fused-norm", description = "RMSNorm as ONNX Runtime's SimplifiedLayerNormalization (fewer nodes; not a standard ONNX operator)")
+    @Option(names = "--fused-norm", description = FusedOperatorOptions.FUSED_NORM)
     boolean fusedNorm;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16 (default: ${DEFAULT-VALUE})")

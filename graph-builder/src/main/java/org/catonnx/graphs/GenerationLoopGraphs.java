@@ -119,9 +119,14 @@ public final class GenerationLoopGraphs {
         return g.squeeze(g.greater(x, g.constInt64(0)), 0);
     }
 
-    /** An empty cache [B, kv_heads, 0, head_dim] in the model precision. */
-    private static Value emptyCache(Graph g, ModelSpec spec, DType type, Value ids) {
-        Value shape = g.concat(0, g.shape(ids, 0), g.constInt64(spec.decoder.nLocalHeads, 0, spec.decoder.headDim));
+    /** An empty cache [B, kv_heads, 0, head_dim] in the model precision (B: batchOf's first dim). */
+    private static Value emptyCache(Graph g, ModelSpec spec, DType type, Value batchOf) {
+        return zeroCache(g, spec, type, batchOf, g.constInt64(0));
+    }
+
+    /** A zero cache [B, kv_heads, length, head_dim] in the model precision; length is a 1-element int64. */
+    private static Value zeroCache(Graph g, ModelSpec spec, DType type, Value batchOf, Value length) {
+        Value shape = g.concat(0, g.shape(batchOf, 0), g.constInt64(spec.decoder.nLocalHeads), length, g.constInt64(spec.decoder.headDim));
         return g.constantOfShape(shape, TensorData.ofFloats(new float[] {0}, 1).castTo(type));
     }
 
@@ -264,10 +269,7 @@ public final class GenerationLoopGraphs {
 
     /** The cache [B,Hkv,n,hd] followed by zeros up to slots entries. */
     private static Value fixedBuffer(Graph g, ModelSpec spec, DType type, int slots, Value filled) {
-        Value missing = g.sub(g.constInt64(slots), g.shape(filled, 2));
-        Value shape = g.concat(0, g.shape(filled, 0), g.constInt64(spec.decoder.nLocalHeads), missing, g.constInt64(spec.decoder.headDim));
-        Value zeros = g.constantOfShape(shape, TensorData.ofFloats(new float[] {0}, 1).castTo(type));
-        return g.concat(2, filled, zeros);
+        return g.concat(2, filled, zeroCache(g, spec, type, filled, g.sub(g.constInt64(slots), g.shape(filled, 2))));
     }
 
     /**
