@@ -263,7 +263,7 @@ public final class GenerationLoopGraphs {
      * GroupQueryAttention's present reuse its past's memory only when their shapes provably match,
      * and its shape inference copies the past's dims to the present.
      */
-    private static Shape bufferShape(ModelSpec spec, int slots) {
+    static Shape bufferShape(ModelSpec spec, int slots) {
         return Shape.of("batch", spec.decoder.nLocalHeads, slots, spec.decoder.headDim);
     }
 
@@ -281,6 +281,12 @@ public final class GenerationLoopGraphs {
         Graph g = c.g;
         Value seqlens = g.cast(g.expand(slot, g.shape(x, 0)), DType.INT32);   // valid entries before this one, per row
         Value total = g.cast(g.add(slot, g.constInt64(1)), DType.INT32);
+        return fusedDecoderStep(c, layers, positionLimit, x, position, seqlens, total, buffers);
+    }
+
+    /** As above with GroupQueryAttention's seqlens_k (int32 [B]) and total_sequence_length (int32 [1]) given. */
+    static Value fusedDecoderStep(BuildContext c, List<TransformerBlock> layers, int positionLimit,
+                                  Value x, Value position, Value seqlens, Value total, List<Value[]> buffers) {
         Value[] rope = layers.get(0).attention().rope().halfTables(positionLimit);
         for (int i = 0; i < layers.size(); i++) {
             Value[] past = buffers.get(i);
@@ -397,12 +403,12 @@ public final class GenerationLoopGraphs {
         return g.div(g.add(n, g.scalarInt64(d - 1)), g.scalarInt64(d));
     }
 
-    private static Value catLogits(BuildContext c, CatLm m, Value h) {
+    static Value catLogits(BuildContext c, CatLm m, Value h) {
         return c.g.squeeze(c.g.cast(m.output().forward(m.norm().forward(h)), DType.FLOAT), 1);
     }
 
     /** Greedy pick over the real vocabulary (padded rows excluded). */
-    private static Value pick(Graph g, Value logits, int vocab) {
+    static Value pick(Graph g, Value logits, int vocab) {
         return g.argMax(g.slice(logits, 1, 0, vocab), 1, false);
     }
 }
