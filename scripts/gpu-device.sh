@@ -8,7 +8,7 @@ set -euo pipefail
 A=$(pwd)/.gpu/app
 NT=/tmp/catonnx-native
 if [ ! -f $NT/classes/native/linux-x86_64/libcatonnx_ops_cuda.so ]; then
-  CATONNX_ORT_INCLUDE=$A/ort-include CATONNX_NATIVE_CUDA=1 CATONNX_CUDA_ARCHS=${CATONNX_CUDA_ARCHS:-90} \
+  CATONNX_ORT_INCLUDE=$A/ort-include CATONNX_JAVA_HOME=$A/jni CATONNX_NATIVE_CUDA=1 CATONNX_CUDA_ARCHS=${CATONNX_CUDA_ARCHS:-90} \
     NVCC=${NVCC:-/usr/local/cuda-13.0/bin/nvcc} bash runtime/src/main/native/build.sh "$NT" >&2
 fi
 export LD_LIBRARY_PATH=/tmp/b/ort:/usr/local/cuda-13.0/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}

@@ -5,6 +5,7 @@
 #   .gpu/app/lib/*.jar   our module jars + their dependencies, without the ONNX Runtime CPU jar
 #   .gpu/app/test-classes  runtime test classes (the GPU-tagged tests), junit.jar (console launcher)
 #   .gpu/app/ort-include ONNX Runtime C headers, to build the CUDA custom op with the device's nvcc
+#   .gpu/app/jni/include  this JDK's jni.h + jni_md.h (the bound sessions' JNI; the device has no JDK)
 #   .gpu/app/shared/golden  the golden cases
 # usage (repository root): scripts/gpu-package.sh
 set -euo pipefail
@@ -24,5 +25,8 @@ for m in graph-builder exporter runtime cli; do cp "$m/target/$m-0.1.0-SNAPSHOT.
 cp -r runtime/target/test-classes "$OUT/test-classes"   # a directory: the small JRE has no zip filesystem to scan jars
 cp "$JUNIT" "$OUT/junit.jar"
 cp -r "$(dirname "$(find runtime/target/ort-headers -name onnxruntime_c_api.h | head -n1)")" "$OUT/ort-include"
+JDK=$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")
+mkdir -p "$OUT/jni/include/linux"
+cp "$JDK/include/jni.h" "$OUT/jni/include/" && cp "$JDK/include/linux/jni_md.h" "$OUT/jni/include/linux/"
 cp -r "$ROOT/../shared/golden" "$OUT/shared/"
 du -sh "$OUT" .gpu/bundle.tar.xz

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Builds the CatAttention custom-op libraries (issue 8) into TARGET/classes/native/linux-x86_64/:
+# Builds the native libraries into TARGET/classes/native/linux-x86_64/:
 #   libcatonnx_ops_cpu.so   g++ only (always built on Linux x86-64)
 #   libcatonnx_ops_cuda.so  nvcc (built when nvcc is found; CATONNX_NATIVE_CUDA=0 skips it)
+# Each holds the CatAttention custom op (issue 8) and the JNI layer of bound sessions
+# (bound_session.cc, org.catonnx.runtime.bound): host buffers in both, device buffers in the CUDA one.
 # ONNX Runtime's C headers come from Debian's libonnxruntime-dev (suite trixie, 1.21.x), fetched
 # once with apt-get through a temporary sources list and cached under TARGET/ort-headers/.
 #
 # usage: build.sh [TARGET]          (TARGET defaults to runtime/target)
 # environment:
 #   CATONNX_ORT_INCLUDE=DIR   use these headers (a dir holding onnxruntime_c_api.h), no download
+#   CATONNX_JAVA_HOME=DIR     the JDK whose include/jni.h is used (Maven passes java.home;
+#                             else JAVA_HOME, else the JDK of javac on PATH)
 #   CATONNX_NATIVE_SKIP=1     build nothing
 #   CATONNX_NATIVE_CUDA=0|1   0: never build the CUDA library; 1: fail if it cannot be built
 #   NVCC=path                 the CUDA compiler (default: nvcc on PATH, then /usr/local/cuda/bin/nvcc)
@@ -97,6 +101,23 @@ else
 fi
 [ -f "$ORT_INC/onnxruntime_c_api.h" ] || { say "ERROR: onnxruntime_c_api.h not found in $ORT_INC" >&2; exit 1; }
 
+# ---------------------------------------------------------------- JNI headers (bound sessions)
+# the first JDK with the headers of: CATONNX_JAVA_HOME (Maven's java.home), JAVA_HOME, javac's on PATH
+JAVAC=$(command -v javac || true)
+JDK=; LOOKED=
+for c in "${CATONNX_JAVA_HOME:-}" "${JAVA_HOME:-}" ${JAVAC:+"$(dirname "$(dirname "$(readlink -f "$JAVAC")")")"}; do
+  [ -n "$c" ] || continue
+  if [ -f "$c/include/jni.h" ] && [ -f "$c/include/linux/jni_md.h" ]; then JDK=$c; break; fi
+  LOOKED="$LOOKED $c/include"
+done
+if [ -z "$JDK" ]; then
+  say "ERROR: jni.h not found (looked in:${LOOKED:- nothing, as CATONNX_JAVA_HOME and JAVA_HOME are unset and javac is not on PATH})." >&2
+  say "ERROR: The bound-session JNI layer needs a full JDK; set CATONNX_JAVA_HOME or JAVA_HOME to one," >&2
+  say "ERROR: or set CATONNX_NATIVE_SKIP=1 to build without the native libraries." >&2
+  exit 1
+fi
+JNI_INC=(-I"$JDK/include" -I"$JDK/include/linux")
+
 # ---------------------------------------------------------------- libraries (rebuilt when sources change)
 mkdir -p "$OUT"
 newer() { # newer OUT SRC...: true if OUT is missing or older than a source
@@ -106,10 +127,10 @@ newer() { # newer OUT SRC...: true if OUT is missing or older than a source
 COMMON=("$HERE/cat_attention_common.h" "$HERE/build.sh")
 
 CPU_LIB=$OUT/libcatonnx_ops_cpu.so
-if newer "$CPU_LIB" "$HERE/cat_attention_cpu.cc" "${COMMON[@]}"; then
+if newer "$CPU_LIB" "$HERE/cat_attention_cpu.cc" "$HERE/bound_session.cc" "${COMMON[@]}"; then
   say "g++ -> $CPU_LIB"
   g++ -O3 -std=c++17 -shared -fPIC -fvisibility=hidden -Wall -Wextra -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL \
-      -I"$ORT_INC" -o "$CPU_LIB.tmp" "$HERE/cat_attention_cpu.cc" -lpthread
+      -I"$ORT_INC" "${JNI_INC[@]}" -o "$CPU_LIB.tmp" "$HERE/cat_attention_cpu.cc" "$HERE/bound_session.cc" -lpthread
   mv "$CPU_LIB.tmp" "$CPU_LIB"
 else
   say "up to date: $CPU_LIB"
@@ -124,14 +145,16 @@ if [ -z "$NVCC" ]; then
   if [ "$want_cuda" = 1 ]; then say "ERROR: nvcc not found (CATONNX_NATIVE_CUDA=1)" >&2; exit 1; fi
   say "CUDA library skipped: nvcc not found (the CPU library is built)"; exit 0
 fi
-if newer "$CUDA_LIB" "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_attention_cpu.cc" "${COMMON[@]}"; then
+if newer "$CUDA_LIB" "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_attention_cpu.cc" \
+         "$HERE/bound_session.cc" "${COMMON[@]}"; then
   GENCODE=()
   for a in ${CATONNX_CUDA_ARCHS:-90 80}; do GENCODE+=(-gencode "arch=compute_$a,code=sm_$a"); done
   first=${CATONNX_CUDA_ARCHS:-90}; first=${first%% *}
   GENCODE+=(-gencode "arch=compute_$first,code=compute_$first")
   say "nvcc -> $CUDA_LIB"
   "$NVCC" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden -cudart static "${GENCODE[@]}" \
-      -DCATONNX_WITH_CUDA -Xlinker --exclude-libs,ALL -I"$ORT_INC" -o "$CUDA_LIB.tmp" "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_cpu.cc"
+      -DCATONNX_WITH_CUDA -Xlinker --exclude-libs,ALL -I"$ORT_INC" "${JNI_INC[@]}" -o "$CUDA_LIB.tmp" \
+      "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_cpu.cc" "$HERE/bound_session.cc"
   mv "$CUDA_LIB.tmp" "$CUDA_LIB"
 else
   say "up to date: $CUDA_LIB"

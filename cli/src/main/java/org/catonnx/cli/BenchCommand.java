@@ -8,7 +8,10 @@ import org.catonnx.onnx.DType;
 import org.catonnx.runtime.Device;
 import org.catonnx.runtime.SessionConfig;
 import org.catonnx.runtime.bench.GenerationBenchmark;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -39,13 +42,20 @@ final class BenchCommand implements Callable<Integer> {
     int[] batches;
     @Option(names = "--chunks", split = ",", defaultValue = "4,8,16,32", description = "CAT chunk sizes (default: ${DEFAULT-VALUE})")
     int[] chunks;
-    @Option(names = "--mode", split = ",", defaultValue = "step,loop", description = "step (one session run per token), loop (in-graph ONNX Loop)")
+    @Option(names = "--mode", split = ",", defaultValue = "step,loop",
+            description = "step (one session run per token), loop (in-graph ONNX Loop), bound (fixed-shape step graphs with "
+                    + "IO-bound buffers: caches stay on the device, replayed as CUDA graphs on CUDA)")
     List<String> modes;
+    @Option(names = "--cuda-graph", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "bound mode on CUDA: capture each step graph once and replay it (--no-cuda-graph: plain runs)")
+    boolean cudaGraph;
     @Option(names = "--dense", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "include the dense baseline (--no-dense: CAT only)")
     boolean dense;
     @Mixin
     FusedOperatorOptions fused;
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
     String precision;
@@ -72,8 +82,13 @@ final class BenchCommand implements Callable<Integer> {
         s.chunks = chunks;
         s.dense = dense;
         if (chunks.length == 1 && chunks[0] == 0) s.chunks = new int[0];   // --chunks 0: dense only
+        for (String m : modes) {
+            if (!List.of("step", "loop", "bound").contains(m)) throw new CommandLine.ParameterException(spec.commandLine(), "unknown --mode " + m + " (step, loop, bound)");
+        }
         s.step = modes.contains("step");
         s.loop = modes.contains("loop");
+        s.bound = modes.contains("bound");
+        s.cudaGraph = cudaGraph;
         s.options = fused.applyTo(new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT));
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
@@ -106,7 +121,11 @@ final class BenchCommand implements Callable<Integer> {
                 for (int c : chunks) {
                     double cs = find(rows, "cat", c, b, "step"), cl = find(rows, "cat", c, b, "loop");
                     if (cs > 0 && cl > 0) System.out.printf(Locale.ROOT, "in-graph loop vs step loop, CAT chunk %d batch %d: %.2fx%n", c, b, cl / cs);
+                    double cb = find(rows, "cat", c, b, "bound");
+                    if (cb > 0 && cl > 0) System.out.printf(Locale.ROOT, "bound vs in-graph loop, CAT chunk %d batch %d: %.2fx%n", c, b, cb / cl);
                 }
+                double bound = find(rows, "dense", 0, b, "bound");
+                if (bound > 0 && loop > 0) System.out.printf(Locale.ROOT, "bound vs in-graph loop, dense batch %d: %.2fx%n", b, bound / loop);
             }
             System.out.printf("done in %.0f s%n", (System.nanoTime() - t0) / 1e9);
         }

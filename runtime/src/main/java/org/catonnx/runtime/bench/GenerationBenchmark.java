@@ -6,7 +6,12 @@ import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.models.RandomInit;
+import org.catonnx.runtime.Device;
+import org.catonnx.runtime.OrtRuntime;
 import org.catonnx.runtime.SessionConfig;
+import org.catonnx.runtime.bound.BoundGenerator;
+import org.catonnx.runtime.bound.BoundRuntime;
+import org.catonnx.runtime.bound.BoundSession;
 import org.catonnx.runtime.generate.DecodeSessions;
 import org.catonnx.runtime.generate.GenerationConfig;
 import org.catonnx.runtime.generate.Generator;
@@ -30,6 +35,8 @@ public final class GenerationBenchmark {
         public int[] batches = {1, 16};
         public int[] chunks = {4, 8, 16, 32};
         public boolean step = true, loop = true;
+        /** bound mode (BoundGenerator): fixed-shape step graphs over device-resident buffers; cudaGraph replays them on CUDA */
+        public boolean bound = false, cudaGraph = true;
         /** include the dense baseline (off to measure CAT alone, e.g. for its own peak memory) */
         public boolean dense = true;
         public GraphOptions options = GraphOptions.defaults();
@@ -94,6 +101,8 @@ public final class GenerationBenchmark {
             String name = chunk == 0 ? "dense" : "cat";
             progress.accept("building " + spec);
             RandomInit weights = new RandomInit(spec, 0);
+            if (s.bound) rows.addAll(bound(s, spec, weights, name, chunk, n, progress));
+            if (!s.step && !s.loop) continue;
             try (DecodeSessions sessions = s.step ? DecodeSessions.build(spec, weights, chunk, s.options, s.session, s.loop)
                     : DecodeSessions.buildLoopOnly(spec, weights, chunk, s.options, s.session);
                  Generator gen = new Generator(spec, chunk, sessions)) {
@@ -111,6 +120,30 @@ public final class GenerationBenchmark {
                         progress.accept(String.format("%s chunk %d batch %d %s: %.1f tokens/s", name, chunk, batch, mode, r.tokensPerSecond()));
                     }
                 }
+            }
+        }
+        return rows;
+    }
+
+    /** Bound-mode rows of one model: one generator per batch size (its graphs have a fixed batch). */
+    private static List<Row> bound(Settings s, ModelSpec spec, RandomInit weights, String name, int chunk, int n, Consumer<String> progress) {
+        boolean cuda = s.session.device() == Device.CUDA || (s.session.device() == Device.AUTO && OrtRuntime.cudaAvailable());
+        BoundRuntime rt = cuda ? BoundRuntime.cuda(s.session.cudaDeviceId()) : BoundRuntime.cpu();
+        BoundSession.Options so = BoundSession.Options.defaults().withCudaGraph(cuda && s.cudaGraph).withTf32(s.session.tf32())
+                .withGpuMemLimitBytes(s.session.gpuMemLimitBytes()).withIntraOpThreads(s.session.intraOpThreads());
+        List<Row> rows = new ArrayList<>();
+        for (int batch : s.batches) {
+            try (BoundGenerator gen = BoundGenerator.open(rt, spec, weights, chunk, batch, s.options, so)) {
+                List<long[]> prompts = prompts(batch, s.prompt, s.vocab);
+                gen.generate(prompts, Math.min(n, 2 * Math.max(chunk, 4)));      // warm-up (and CUDA graph capture)
+                long t0 = System.nanoTime();
+                List<long[]> out = gen.generate(prompts, n);
+                double sec = (System.nanoTime() - t0) / 1e9;
+                Row r = new Row(name, chunk, batch, "bound", out.get(0).length, sec,
+                        batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes));
+                rows.add(r);
+                progress.accept(String.format("%s chunk %d batch %d bound%s: %.1f tokens/s", name, chunk, batch,
+                        so.cudaGraph() ? " (CUDA graphs)" : "", r.tokensPerSecond()));
             }
         }
         return rows;

@@ -1,0 +1,231 @@
+package org.catonnx.runtime.bound;
+
+import org.catonnx.graphs.FixedStepGraphs;
+import org.catonnx.models.ModelSpec;
+import org.catonnx.models.Variant;
+import org.catonnx.nn.GraphOptions;
+import org.catonnx.nn.WeightSource;
+import org.catonnx.onnx.DType;
+import org.catonnx.onnx.Graph;
+import org.catonnx.onnx.OnnxModel;
+import org.catonnx.runtime.InferenceException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Greedy generation one token per session run, through bound sessions of the fixed-shape step
+ * graphs ({@link FixedStepGraphs}): every cache, the token ids and the summary stay in buffers
+ * this class owns (GPU memory on CUDA), each cache bound as both past and present so
+ * GroupQueryAttention appends in place, and with CUDA graphs on each run is one graph replay.
+ * Per token the host only writes the 3-element step input and copies the picked ids on the
+ * device (into the current chunk and the output rows).
+ *
+ * <p>CAT follows the step decoder (CAT.md section 4): the dummy summary first, then every token
+ * of the prompt and of the output; when a chunk is full it is compressed and its summary fed
+ * (its logits pick the next chunk's first token). Batch and dtype are fixed when it is built.
+ */
+public final class BoundGenerator implements AutoCloseable {
+    private final BoundRuntime rt;
+    private final ModelSpec spec;
+    private final int chunk, batch, slots;
+    private final Path dir;
+    private final List<BoundBuffer> owned = new ArrayList<>();
+    // set in order by open(); close() releases whatever a failed open got to
+    private BoundSession step, compress;
+    private BoundBuffer ids, control, chunkIds, chunkIndex;
+    private boolean closed;
+
+    private BoundGenerator(BoundRuntime rt, ModelSpec spec, int chunk, int batch, Path dir) {
+        this.rt = rt;
+        this.spec = spec;
+        this.chunk = chunk;
+        this.batch = batch;
+        this.dir = dir;
+        this.slots = FixedStepGraphs.slots(spec, chunk);
+    }
+
+    private void open(WeightSource w, GraphOptions o, BoundSession.Options so) throws IOException {
+        boolean cat = spec.variant == Variant.CAT;
+        step = rt.open(write(cat ? FixedStepGraphs.catStep(spec, w, chunk, batch, o) : FixedStepGraphs.denseStep(spec, w, batch, o)), so);
+        compress = cat ? rt.open(write(FixedStepGraphs.catCompress(spec, w, chunk, batch, o)), so) : null;
+        ids = buffer(DType.INT64, batch, 1);
+        control = buffer(DType.INT64, 3);
+        step.bindInput(org.catonnx.graphs.ForwardGraphs.INPUT_IDS, ids);
+        step.bindOutput(FixedStepGraphs.NEXT_TOKEN, ids);     // read first, written last: see FixedStepGraphs
+        step.bindInput(FixedStepGraphs.STEP, control);
+        int kv = spec.decoder.nLocalHeads, hd = spec.decoder.headDim;
+        for (int i = 0; i < spec.decoder.nLayer; i++) {
+            for (String part : new String[] {"k", "v"}) {
+                BoundBuffer c = buffer(o.precision, batch, kv, slots, hd);
+                step.bindInput(FixedStepGraphs.past(i, part), c);
+                step.bindOutput(FixedStepGraphs.present(i, part), c);
+            }
+        }
+        if (cat) {
+            BoundBuffer summary = buffer(o.precision, batch, 1, spec.decoder.dim);
+            chunkIds = buffer(DType.INT64, chunk, batch);
+            chunkIndex = buffer(DType.INT64, 1);
+            step.bindInput(FixedStepGraphs.SUMMARY, summary);
+            compress.bindInput(FixedStepGraphs.CHUNK_IDS, chunkIds);
+            compress.bindInput(FixedStepGraphs.CHUNK_INDEX, chunkIndex);
+            compress.bindOutput(FixedStepGraphs.SUMMARY, summary);
+        }
+    }
+
+    /**
+     * Builds the step graphs (written to a temporary folder, removed on close) and opens them.
+     * @param chunk CAT's chunk size (0 for the dense model)
+     */
+    public static BoundGenerator open(BoundRuntime rt, ModelSpec spec, WeightSource w, int chunk, int batch, GraphOptions o,
+                                      BoundSession.Options so) {
+        if (spec.variant != Variant.CAT && spec.variant != Variant.TRANSFORMER) {
+            throw new IllegalArgumentException("bound generation runs fixed-chunk CAT and the dense model, not " + spec.variant.id);
+        }
+        if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        if (spec.variant == Variant.CAT && chunk != spec.chunkSize()) {
+            throw new IllegalArgumentException("this CAT model has chunk size " + spec.chunkSize() + ", not " + chunk);
+        }
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("catonnx-bound");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a folder for the step graphs: " + e.getMessage(), e);
+        }
+        BoundGenerator g = new BoundGenerator(rt, spec, spec.variant == Variant.CAT ? chunk : 0, batch, dir);
+        try {
+            g.open(w, o, so);
+            return g;
+        } catch (IOException e) {
+            g.close();
+            throw new UncheckedIOException("cannot write the step graphs: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    public int batch() { return batch; }
+
+    /**
+     * Greedy continuations of equal-length prompts, one per batch row.
+     * @return maxNew tokens per row
+     */
+    public List<long[]> generate(List<long[]> prompts, int maxNew) {
+        if (closed) throw new IllegalStateException("generator is closed");
+        int p = checkPrompts(prompts, maxNew);
+        BoundBuffer out = buffer(DType.INT64, Math.max(1, maxNew), batch);
+        try {
+            if (maxNew > 0) decode(prompts, p, maxNew, out);
+            long[] flat = maxNew > 0 ? out.readLongs(0, maxNew * batch) : new long[0];
+            List<long[]> rows = new ArrayList<>();
+            for (int b = 0; b < batch; b++) {
+                long[] r = new long[maxNew];
+                for (int i = 0; i < maxNew; i++) r[i] = flat[i * batch + b];
+                rows.add(r);
+            }
+            return rows;
+        } finally {
+            owned.remove(out);
+            out.close();
+        }
+    }
+
+    private void decode(List<long[]> prompts, int p, int maxNew, BoundBuffer out) {
+        boolean cat = compress != null;
+        int summaries = 0, local = 0;
+        if (cat) {
+            run(FixedStepGraphs.FEED_DUMMY, 0, 0);
+            summaries = 1;
+        }
+        long[] column = new long[batch];
+        for (int n = 0, made = 0; made < maxNew; n++) {
+            if (n < p) {                                     // forced prompt token; otherwise ids holds the last pick
+                for (int b = 0; b < batch; b++) column[b] = prompts.get(b)[n];
+                ids.write(column, 0);
+            }
+            if (cat) {
+                chunkIds.copyFrom(ids, 0, (long) local * batch, batch);
+                run(FixedStepGraphs.FEED_TOKEN, local + 1, summaries + local);
+                if (++local == chunk) {
+                    chunkIndex.write(new long[] {summaries - 1}, 0);
+                    compress.run();
+                    run(FixedStepGraphs.FEED_SUMMARY, 0, summaries);   // over the chunk's first slot
+                    summaries++;
+                    local = 0;
+                }
+            } else {
+                run(FixedStepGraphs.FEED_TOKEN, n, n);
+            }
+            if (n + 1 >= p) out.copyFrom(ids, 0, (long) made++ * batch, batch);
+        }
+    }
+
+    private void run(long mode, long position, long slot) {
+        control.write(new long[] {mode, position, slot}, 0);
+        step.run();
+    }
+
+    /** Equal-length prompts, one per row, ids in the vocabulary, and room for the output; returns the length. */
+    private int checkPrompts(List<long[]> prompts, int maxNew) {
+        if (prompts.size() != batch) throw new IllegalArgumentException("this generator was built for batch " + batch + ", got " + prompts.size() + " prompts");
+        if (maxNew < 0) throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNew);
+        int p = prompts.get(0).length;
+        if (p == 0) throw new IllegalArgumentException("prompts must not be empty");
+        for (int b = 0; b < batch; b++) {
+            long[] r = prompts.get(b);
+            if (r.length != p) throw new IllegalArgumentException("prompts must have equal lengths (row 0 has " + p + ", row " + b + " has " + r.length + ")");
+            for (int i = 0; i < p; i++) {
+                if (r[i] < 0 || r[i] >= spec.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + r[i] + " at row " + b + ", position " + i + " is outside the vocabulary [0, " + spec.vocabSize() + ")");
+                }
+            }
+        }
+        if (p + maxNew > spec.blockSize()) {
+            throw new IllegalArgumentException("prompt (" + p + ") + new tokens (" + maxNew + ") exceed block_size " + spec.blockSize());
+        }
+        return p;
+    }
+
+    private BoundBuffer buffer(DType type, long... shape) {
+        BoundBuffer b = rt.allocate(type, shape);
+        owned.add(b);
+        return b;
+    }
+
+    private Path write(Graph g) throws IOException {
+        Path f = dir.resolve(g.name() + ".onnx");
+        Files.write(f, new OnnxModel(g).toBytes());
+        return f;
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        RuntimeException first = null;
+        for (AutoCloseable c : new AutoCloseable[] {step, compress}) {
+            try {
+                if (c != null) c.close();
+            } catch (Exception e) {
+                if (first == null) first = new InferenceException("closing a bound session failed", e);
+            }
+        }
+        owned.forEach(BoundBuffer::close);
+        deleteTree(dir);
+        if (first != null) throw first;
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null) return;
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException ignored) {
+            // a leftover temporary folder is harmless
+        }
+    }
+}
