@@ -93,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
         List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {
-            if (!json) System.err.println("[bench] " + msg);
+            System.err.println("[bench] " + msg);   // stderr: --json output stays clean
         });
         if (json) {
             ObjectMapper m = new ObjectMapper();

@@ -409,6 +409,6 @@ public final class GenerationLoopGraphs {
 
     /** Greedy pick over the real vocabulary (padded rows excluded). */
     static Value pick(Graph g, Value logits, int vocab) {
-        return g.argMax(g.slice(logits, 1, 0, vocab), 1, false);
+        return GreedyPick.pick(g, logits, vocab);
     }
 }

@@ -142,8 +142,10 @@ public final class GenerationBenchmark {
                 Row r = new Row(name, chunk, batch, "bound", out.get(0).length, sec,
                         batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes));
                 rows.add(r);
-                progress.accept(String.format("%s chunk %d batch %d bound%s: %.1f tokens/s", name, chunk, batch,
-                        so.cudaGraph() ? " (CUDA graphs)" : "", r.tokensPerSecond()));
+                progress.accept(String.format("%s chunk %d batch %d bound%s: %.1f tokens/s; step runs %d in %.2f s, compress runs %d in %.2f s, host<->device copies %.2f s",
+                        name, chunk, batch, so.cudaGraph() ? " (CUDA graphs)" : "", r.tokensPerSecond(),
+                        gen.calls(BoundGenerator.Phase.STEP), gen.seconds(BoundGenerator.Phase.STEP),
+                        gen.calls(BoundGenerator.Phase.COMPRESS), gen.seconds(BoundGenerator.Phase.COMPRESS), gen.seconds(BoundGenerator.Phase.TRANSFER)));
             }
         }
         return rows;

@@ -23,7 +23,7 @@ import java.util.List;
  * this class owns (GPU memory on CUDA), each cache bound as both past and present so
  * GroupQueryAttention appends in place, and with CUDA graphs on each run is one graph replay.
  * Per token the host only writes the 3-element step input and copies the picked ids on the
- * device (into the current chunk and the output rows).
+ * device (to the next step's input, the current chunk and the output rows).
  *
  * <p>CAT follows the step decoder (CAT.md section 4): the dummy summary first, then every token
  * of the prompt and of the output; when a chunk is full it is compressed and its summary fed
@@ -37,8 +37,13 @@ public final class BoundGenerator implements AutoCloseable {
     private final List<BoundBuffer> owned = new ArrayList<>();
     // set in order by open(); close() releases whatever a failed open got to
     private BoundSession step, compress;
-    private BoundBuffer ids, control, chunkIds, chunkIndex;
+    private BoundBuffer ids, next, control, chunkIds, chunkIndex;
     private boolean closed;
+    private final long[] nanos = new long[Phase.values().length];
+    private final long[] calls = new long[Phase.values().length];
+
+    /** Where a generation's wall time went (host clock; each run returns when its GPU work is done). */
+    public enum Phase { STEP, COMPRESS, TRANSFER }
 
     private BoundGenerator(BoundRuntime rt, ModelSpec spec, int chunk, int batch, Path dir) {
         this.rt = rt;
@@ -54,9 +59,10 @@ public final class BoundGenerator implements AutoCloseable {
         step = rt.open(write(cat ? FixedStepGraphs.catStep(spec, w, chunk, batch, o) : FixedStepGraphs.denseStep(spec, w, batch, o)), so);
         compress = cat ? rt.open(write(FixedStepGraphs.catCompress(spec, w, chunk, batch, o)), so) : null;
         ids = buffer(DType.INT64, batch, 1);
+        next = buffer(DType.INT64, batch, 1);   // not ids itself: ORT runs a step several times while it captures a CUDA graph
         control = buffer(DType.INT64, 3);
         step.bindInput(org.catonnx.graphs.ForwardGraphs.INPUT_IDS, ids);
-        step.bindOutput(FixedStepGraphs.NEXT_TOKEN, ids);     // read first, written last: see FixedStepGraphs
+        step.bindOutput(FixedStepGraphs.NEXT_TOKEN, next);
         step.bindInput(FixedStepGraphs.STEP, control);
         int kv = spec.decoder.nLocalHeads, hd = spec.decoder.headDim;
         for (int i = 0; i < spec.decoder.nLayer; i++) {
@@ -136,6 +142,8 @@ public final class BoundGenerator implements AutoCloseable {
     }
 
     private void decode(List<long[]> prompts, int p, int maxNew, BoundBuffer out) {
+        java.util.Arrays.fill(nanos, 0);
+        java.util.Arrays.fill(calls, 0);
         boolean cat = compress != null;
         int summaries = 0, local = 0;
         if (cat) {
@@ -144,16 +152,22 @@ public final class BoundGenerator implements AutoCloseable {
         }
         long[] column = new long[batch];
         for (int n = 0, made = 0; made < maxNew; n++) {
-            if (n < p) {                                     // forced prompt token; otherwise ids holds the last pick
+            long t0 = System.nanoTime();
+            if (n < p) {                                     // forced prompt token; otherwise the last pick
                 for (int b = 0; b < batch; b++) column[b] = prompts.get(b)[n];
                 ids.write(column, 0);
+            } else {
+                ids.copyFrom(next, 0, 0, batch);
             }
+            if (cat) chunkIds.copyFrom(ids, 0, (long) local * batch, batch);
+            count(Phase.TRANSFER, t0);
             if (cat) {
-                chunkIds.copyFrom(ids, 0, (long) local * batch, batch);
                 run(FixedStepGraphs.FEED_TOKEN, local + 1, summaries + local);
                 if (++local == chunk) {
+                    long t1 = System.nanoTime();
                     chunkIndex.write(new long[] {summaries - 1}, 0);
                     compress.run();
+                    count(Phase.COMPRESS, t1);
                     run(FixedStepGraphs.FEED_SUMMARY, 0, summaries);   // over the chunk's first slot
                     summaries++;
                     local = 0;
@@ -161,14 +175,31 @@ public final class BoundGenerator implements AutoCloseable {
             } else {
                 run(FixedStepGraphs.FEED_TOKEN, n, n);
             }
-            if (n + 1 >= p) out.copyFrom(ids, 0, (long) made++ * batch, batch);
+            long t2 = System.nanoTime();
+            if (n + 1 >= p) out.copyFrom(next, 0, (long) made++ * batch, batch);
+            count(Phase.TRANSFER, t2);
         }
     }
 
     private void run(long mode, long position, long slot) {
+        long t0 = System.nanoTime();
         control.write(new long[] {mode, position, slot}, 0);
+        count(Phase.TRANSFER, t0);
+        long t1 = System.nanoTime();
         step.run();
+        count(Phase.STEP, t1);
     }
+
+    private void count(Phase phase, long since) {
+        nanos[phase.ordinal()] += System.nanoTime() - since;
+        calls[phase.ordinal()]++;
+    }
+
+    /** Seconds spent in each phase during the last {@link #generate} call. */
+    public double seconds(Phase phase) { return nanos[phase.ordinal()] / 1e9; }
+
+    /** Calls (session runs, or transfer groups) of each phase during the last {@link #generate} call. */
+    public long calls(Phase phase) { return calls[phase.ordinal()]; }
 
     /** Equal-length prompts, one per row, ids in the vocabulary, and room for the output; returns the length. */
     private int checkPrompts(List<long[]> prompts, int maxNew) {

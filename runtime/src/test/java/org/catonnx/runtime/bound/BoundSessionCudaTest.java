@@ -1,6 +1,7 @@
 package org.catonnx.runtime.bound;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -62,10 +63,13 @@ class BoundSessionCudaTest {
                 BoundSessionTest.write(x, 7, -2, 0, 40);
                 s.bindInput("x", x);
                 s.bindOutput("y", x);
+                s.run();                     // with CUDA graphs ORT executes the first run several times (BoundSession)
+                float[] first = BoundSessionTest.read(x);
+                if (!cudaGraph) assertArrayEquals(new float[] {8, -1, 1, 41}, first, t + " after 1 run");
+                float k = first[0] - 7;
+                assertTrue(k >= 1 && first[1] == -2 + k && first[2] == k && first[3] == 40 + k, t + " first run: " + java.util.Arrays.toString(first));
                 for (int i = 0; i < 3; i++) s.run();
-                assertArrayEquals(new float[] {10, 1, 3, 43}, BoundSessionTest.read(x), t + " after 3 runs");
-                for (int i = 0; i < 3; i++) s.run();
-                assertArrayEquals(new float[] {13, 4, 6, 46}, BoundSessionTest.read(x), t + " after 6 runs");
+                assertArrayEquals(new float[] {first[0] + 3, first[1] + 3, first[2] + 3, first[3] + 3}, BoundSessionTest.read(x), t + " 3 runs later");
             }
         }
     }
