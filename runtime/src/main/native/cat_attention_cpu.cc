@@ -3,6 +3,7 @@
 // the own block's causal prefix. Softmax in double (a reference-grade kernel, not a fast one);
 // work is spread over ORT's intra-op thread pool by (batch, head, block).
 #include "cat_attention_common.h"
+#include "cat_decode_common.h"
 #include <algorithm>
 #include <cmath>
 
@@ -89,7 +90,7 @@ OrtCustomOp* CpuOp() { return &g_cpu_op; }
 #ifndef CATONNX_WITH_CUDA
 extern "C" __attribute__((visibility("default")))
 OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
-  OrtCustomOp* ops[] = {catonnx::CpuOp()};
-  return catonnx::Register(options, api_base, ops, 1);
+  OrtCustomOp* ops[] = {catonnx::CpuOp(), catonnx::DecodeCpuOp()};
+  return catonnx::Register(options, api_base, ops, 2);
 }
 #endif

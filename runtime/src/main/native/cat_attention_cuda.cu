@@ -8,6 +8,7 @@
 // This file only checks the problem, adapts it and launches on ORT's stream.
 #include "cat_attention_common.h"
 #include "cat_attention_kernels.cuh"
+#include "cat_decode_common.h"
 
 namespace catonnx {
 namespace {
@@ -48,6 +49,6 @@ OrtCustomOp g_cuda_op = MakeOp(EpCuda, ComputeCuda);
 
 extern "C" __attribute__((visibility("default")))
 OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
-  OrtCustomOp* ops[] = {&catonnx::g_cuda_op, catonnx::CpuOp()};
-  return catonnx::Register(options, api_base, ops, 2);
+  OrtCustomOp* ops[] = {&catonnx::g_cuda_op, catonnx::CpuOp(), catonnx::DecodeCudaOp(), catonnx::DecodeCpuOp()};
+  return catonnx::Register(options, api_base, ops, 4);
 }

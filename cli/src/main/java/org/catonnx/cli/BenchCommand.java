@@ -59,6 +59,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16")
     String precision;
+    @Option(names = "--attention", defaultValue = "efficient",
+            description = "efficient (portable ops; GroupQueryAttention when decoding is fused) or custom (our CatAttention / "
+                    + "CatDecodeAttention operators, native library) (default: ${DEFAULT-VALUE})")
+    String attention;
     @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or auto")
     String device;
     @Option(names = "--chart", paramLabel = "PNG", description = "also write a chart of throughput and cache memory against chunk size")
@@ -89,7 +93,7 @@ final class BenchCommand implements Callable<Integer> {
         s.loop = modes.contains("loop");
         s.bound = modes.contains("bound");
         s.cudaGraph = cudaGraph;
-        s.options = fused.applyTo(new GraphOptions(DType.parsePrecision(precision), AttentionForm.EFFICIENT));
+        s.options = fused.applyTo(new GraphOptions(DType.parsePrecision(precision), AttentionForm.parse(attention)));
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
         List<GenerationBenchmark.Row> rows = GenerationBenchmark.run(s, msg -> {
@@ -106,9 +110,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
         } else {
-            System.out.printf("%nshapes: dense dim %d x %d layers (%d heads); CAT decoder %d x %d (%d heads), compressor %d x %d; vocab %d, context %d, prompt %d, %s%s%s%n",
+            System.out.printf("%nshapes: dense dim %d x %d layers (%d heads); CAT decoder %d x %d (%d heads), compressor %d x %d; vocab %d, context %d, prompt %d, %s%s%s%s%n",
                     dim, layers, heads, 2 * dim, layers, 2 * heads, dim, Math.max(1, layers / 4), vocab, context, prompt, s.options.precision,
-                    s.options.fusedNorm ? ", fused norm" : "", s.options.fusedDecode ? ", fused decode" : "");
+                    s.options.fusedNorm ? ", fused norm" : "", s.options.fusedDecode ? ", fused decode" : "",
+                    s.options.attentionForm == AttentionForm.CUSTOM ? ", custom attention" : "");
             System.out.printf("%-6s %5s %5s %5s %8s %9s %12s %11s %10s %10s%n", "model", "chunk", "batch", "mode", "tokens", "seconds",
                     "tokens/s", "cache MiB", "x dense", "cache/dense");
             for (GenerationBenchmark.Row r : rows) {

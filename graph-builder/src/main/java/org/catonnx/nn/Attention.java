@@ -96,7 +96,8 @@ public final class Attention {
      * {@code position} ([1] int64), fixed-size cache buffers [B,Hkv,slots,hd] whose first
      * seqlensK[b] (int32 [B]) entries are valid; the new key and value go to slot seqlensK[b] and
      * the position attends to slots 0..seqlensK[b]. total is seqlensK + 1 as a 1-element int32.
-     * ropeHalf: {@link Rope#halfTables}.
+     * ropeHalf: {@link Rope#halfTables}. Attention form CUSTOM: our CatDecodeAttention instead of
+     * GroupQueryAttention (total unused).
      * @return {attention output after wo [B,1,D], present key buffer, present value buffer}
      */
     public Value[] decodeFused(Value x, Value position, Value[] ropeHalf, Value pastK, Value pastV, Value seqlensK, Value total) {
@@ -110,8 +111,12 @@ public final class Attention {
             }
             q = g.rotaryEmbedding(q, position, ropeHalf[0], ropeHalf[1], nHead, rope.nElem());
             k = g.rotaryEmbedding(k, position, ropeHalf[0], ropeHalf[1], nKvHead, rope.nElem());
-            Value[] a = g.groupQueryAttention(q, k, qkv[2], pastK, pastV, seqlensK, total, nHead, nKvHead,
-                    (float) (1.0 / Math.sqrt(headDim)));
+            float scale = (float) (1.0 / Math.sqrt(headDim));
+            // the custom form reads the valid length on the device (CUDA-graph replays attend to
+            // exactly the valid slots); GroupQueryAttention takes total from the host
+            Value[] a = c.options.attentionForm == AttentionForm.CUSTOM
+                    ? g.catDecodeAttention(q, k, qkv[2], pastK, pastV, seqlensK, nHead, nKvHead, scale)
+                    : g.groupQueryAttention(q, k, qkv[2], pastK, pastV, seqlensK, total, nHead, nKvHead, scale);
             return new Value[] {wo.forward(a[0]), a[1], a[2]};
         }
     }

@@ -436,6 +436,17 @@ public final class Graph {
     }
 
     /**
+     * Our CatDecodeAttention (org.catonnx): query [B,1,H*hd], key/value [B,1,Hkv*hd], caches
+     * [B,Hkv,S,hd] whose first seqlens[b] (int32 [B], read on the device) entries are valid; the
+     * new entry goes to slot seqlens[b] and the query attends to slots 0..seqlens[b].
+     * @return {output [B,1,H*hd], present_key, present_value}
+     */
+    public Value[] catDecodeAttention(Value q, Value k, Value v, Value pastK, Value pastV, Value seqlens, int heads, int kvHeads, float scale) {
+        return apply(Op.CAT_DECODE_ATTENTION, List.of(q, k, v, pastK, pastV, seqlens),
+                attrs("num_heads", (long) heads, "kv_num_heads", (long) kvHeads, "scale", scale), 3);
+    }
+
+    /**
      * ONNX Runtime's GroupQueryAttention (com.microsoft), causal, no rotary: query [B,S,H*hd], key/value
      * [B,S,Hkv*hd], past caches [B,Hkv,max,hd]; writes the new keys at seqlensK + 1 - S per row.
      * @return {output [B,S,H*hd], present_key, present_value}

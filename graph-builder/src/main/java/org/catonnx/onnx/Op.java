@@ -66,6 +66,9 @@ public enum Op {
     IF("If", 1, 1, -1, "then_branch", AttrType.GRAPH, "else_branch", AttrType.GRAPH),
     // our own domain: CAT attention with the block-diagonal + compressed-prefix mask
     CAT_ATTENTION("CatAttention", 3, 3, 1, Domains.CAT, "block_len", AttrType.INT, "scale", AttrType.FLOAT),
+    /** one decode position against a fixed-size cache: q, k, v, past_k, past_v, seqlens (int32) -> y, present_k, present_v */
+    CAT_DECODE_ATTENTION("CatDecodeAttention", 6, 6, 3, Domains.CAT, "num_heads", AttrType.INT, "kv_num_heads", AttrType.INT,
+            "scale", AttrType.FLOAT),
     // ONNX Runtime contrib operators for fused decode steps (query/key/value as [B, S, heads*head_dim])
     /** inputs: query, key, value, past_key, past_value, seqlens_k (int32, total-1), total_sequence_length (int32) */
     GROUP_QUERY_ATTENTION("GroupQueryAttention", 7, 7, 3, Domains.MS, "num_heads", AttrType.INT, "kv_num_heads", AttrType.INT,

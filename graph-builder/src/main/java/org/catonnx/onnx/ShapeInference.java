@@ -165,6 +165,11 @@ final class ShapeInference {
                 Out present = new Out(a.type(), n.input(3).shape());
                 return List.of(new Out(a.type(), a.shape()), present, present);
             }
+            case CAT_DECODE_ATTENTION: {
+                for (int i = 1; i < 5; i++) sameType(n, 0, i);
+                requireType(n, 5, DType.INT32);
+                return List.of(new Out(a.type(), a.shape()), new Out(a.type(), n.input(3).shape()), new Out(a.type(), n.input(4).shape()));
+            }
             case ROTARY_EMBEDDING:
                 requireType(n, 1, DType.INT64);
                 sameType(n, 0, 2);

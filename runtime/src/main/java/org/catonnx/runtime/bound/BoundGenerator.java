@@ -38,7 +38,7 @@ public final class BoundGenerator implements AutoCloseable {
     // set in order by open(); close() releases whatever a failed open got to
     private BoundSession step, compress;
     private BoundBuffer ids, next, control, chunkIds, chunkIndex;
-    private boolean closed;
+    private boolean closed, usesCustomOps;
     private final long[] nanos = new long[Phase.values().length];
     private final long[] calls = new long[Phase.values().length];
 
@@ -56,8 +56,8 @@ public final class BoundGenerator implements AutoCloseable {
 
     private void open(WeightSource w, GraphOptions o, BoundSession.Options so) throws IOException {
         boolean cat = spec.variant == Variant.CAT;
-        step = rt.open(write(cat ? FixedStepGraphs.catStep(spec, w, chunk, batch, o) : FixedStepGraphs.denseStep(spec, w, batch, o)), so);
-        compress = cat ? rt.open(write(FixedStepGraphs.catCompress(spec, w, chunk, batch, o)), so) : null;
+        step = open(cat ? FixedStepGraphs.catStep(spec, w, chunk, batch, o) : FixedStepGraphs.denseStep(spec, w, batch, o), so);
+        compress = cat ? open(FixedStepGraphs.catCompress(spec, w, chunk, batch, o), so) : null;
         ids = buffer(DType.INT64, batch, 1);
         next = buffer(DType.INT64, batch, 1);   // not ids itself: ORT runs a step several times while it captures a CUDA graph
         control = buffer(DType.INT64, 3);
@@ -228,10 +228,18 @@ public final class BoundGenerator implements AutoCloseable {
         return b;
     }
 
+    /** Writes the graph for ONNX Runtime; session options gain our library when the graph uses our operators. */
     private Path write(Graph g) throws IOException {
         Path f = dir.resolve(g.name() + ".onnx");
-        Files.write(f, new OnnxModel(g).toBytes());
+        OnnxModel model = new OnnxModel(g);
+        Files.write(f, model.toBytes());
+        usesCustomOps |= model.usesCustomOps();
         return f;
+    }
+
+    private BoundSession open(Graph g, BoundSession.Options so) throws IOException {
+        Path f = write(g);
+        return rt.open(f, usesCustomOps ? so.withCustomOpLibrary(rt.customOpLibrary()) : so);
     }
 
     @Override

@@ -65,6 +65,11 @@ final class BoundNative {
         loadedHasCuda = useCuda;
     }
 
+    /** The loaded library (null before {@link #load}); it also holds our custom operators. */
+    static synchronized Path library() {
+        return loaded;
+    }
+
     static native void init();
 
     static native int cudaDeviceCount();

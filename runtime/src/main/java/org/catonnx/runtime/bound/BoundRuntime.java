@@ -56,6 +56,15 @@ public final class BoundRuntime {
         return new BoundRuntime(deviceId);
     }
 
+    /**
+     * The native library this JVM loaded for bound sessions. It also holds the CatAttention and
+     * CatDecodeAttention operators: pass it to {@link BoundSession.Options#withCustomOpLibrary}
+     * for graphs that use them.
+     */
+    public Path customOpLibrary() {
+        return BoundNative.library();
+    }
+
     /** Whether {@link #cpu()} can be used here (false where the native library was not built). */
     public static boolean cpuAvailable() {
         try {

@@ -1,6 +1,7 @@
 package org.catonnx.runtime.bound;
 
 import org.catonnx.models.ModelSpec;
+import org.catonnx.nn.AttentionForm;
 import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.DType;
@@ -26,7 +27,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Bound generation on CUDA (GroupQueryAttention's CUDA kernels are 16-bit): float16 tokens equal
  * the CPU provider's float16 step decoding, with plain runs and with CUDA-graph replays (three
- * calls: capture, then replays); bfloat16 replays equal bfloat16 plain runs.
+ * calls: capture, then replays); bfloat16 replays equal bfloat16 plain runs. Both with
+ * GroupQueryAttention and with our CatDecodeAttention (attention form custom).
  */
 @Tag("gpu")
 class BoundGeneratorGpuTest {
@@ -40,16 +42,22 @@ class BoundGeneratorGpuTest {
                 Arguments.of("cat", TestModels.cat(8, false, false), 8));
     }
 
-    @ParameterizedTest(name = "float16 {0} chunk {2}")
-    @MethodSource("models")
-    void float16MatchesCpuStepDecoding(String label, ModelSpec spec, int chunk) {
+    static Stream<Arguments> modelsAndForms() {
+        return models().flatMap(a -> Stream.of(AttentionForm.EFFICIENT, AttentionForm.CUSTOM)
+                .map(f -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], f)));
+    }
+
+    @ParameterizedTest(name = "float16 {0} chunk {2} {3}")
+    @MethodSource("modelsAndForms")
+    void float16MatchesCpuStepDecoding(String label, ModelSpec spec, int chunk, AttentionForm form) {
         WeightSource w = TestModels.weights(spec, 5);
-        GraphOptions half = GraphOptions.defaults().withPrecision(DType.FLOAT16).withFusedNorm(true);
+        GraphOptions ref = GraphOptions.defaults().withPrecision(DType.FLOAT16).withFusedNorm(true);
+        GraphOptions half = ref.withAttentionForm(form);
         List<long[]> prompts = prompts(spec, 3, 5);
         int n = 3 * Math.max(chunk, 4) + 1;
         List<long[]> want;
-        try (Generator ref = new Generator(spec, chunk, DecodeSessions.build(spec, w, chunk, half, SessionConfig.defaults()))) {
-            want = ref.generate(prompts, GenerationConfig.greedy(n), TokenListener.NONE);
+        try (Generator g = new Generator(spec, chunk, DecodeSessions.build(spec, w, chunk, ref, SessionConfig.defaults()))) {
+            want = g.generate(prompts, GenerationConfig.greedy(n), TokenListener.NONE);
         }
         for (boolean graph : new boolean[] {false, true}) {
             try (BoundGenerator gen = BoundGenerator.open(BoundRuntime.cuda(0), spec, w, chunk, 3, half,
@@ -62,11 +70,11 @@ class BoundGeneratorGpuTest {
         }
     }
 
-    @ParameterizedTest(name = "bfloat16 {0} chunk {2}")
-    @MethodSource("models")
-    void bfloat16ReplaysEqualPlainRuns(String label, ModelSpec spec, int chunk) {
+    @ParameterizedTest(name = "bfloat16 {0} chunk {2} {3}")
+    @MethodSource("modelsAndForms")
+    void bfloat16ReplaysEqualPlainRuns(String label, ModelSpec spec, int chunk, AttentionForm form) {
         WeightSource w = TestModels.weights(spec, 6);
-        GraphOptions bf16 = GraphOptions.defaults().withPrecision(DType.BFLOAT16).withFusedNorm(true);
+        GraphOptions bf16 = GraphOptions.defaults().withPrecision(DType.BFLOAT16).withFusedNorm(true).withAttentionForm(form);
         List<long[]> prompts = prompts(spec, 4, 9);
         int n = 3 * Math.max(chunk, 4) + 2;
         List<long[]> plain;

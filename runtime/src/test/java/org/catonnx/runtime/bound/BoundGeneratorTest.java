@@ -2,6 +2,7 @@ package org.catonnx.runtime.bound;
 
 import org.catonnx.exporter.reference.ReferenceCase;
 import org.catonnx.models.ModelSpec;
+import org.catonnx.nn.AttentionForm;
 import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.DType;
@@ -18,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,9 +44,9 @@ class BoundGeneratorTest {
         assumeTrue(BoundRuntime.cpuAvailable(), "native library not built (-Dcatonnx.native.skip=true)");
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"cat_c4", "cat_c8_qknorm"})
-    void reproducesReferenceGeneration(String name) throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"cat_c4,EFFICIENT", "cat_c8_qknorm,EFFICIENT", "cat_c4,CUSTOM", "cat_c8_qknorm,CUSTOM"})
+    void reproducesReferenceGeneration(String name, AttentionForm form) throws Exception {
         try (ReferenceCase rc = ReferenceCase.open(GoldenCases.dir(name))) {
             TensorData prompt = rc.require("gen.prompt"), want = rc.require("gen.output");
             int b = (int) prompt.dim(0), p = (int) prompt.dim(1), n = (int) want.dim(1);
@@ -53,7 +54,7 @@ class BoundGeneratorTest {
             List<long[]> prompts = new ArrayList<>();
             for (int r = 0; r < b; r++) prompts.add(Arrays.copyOfRange(pf, r * p, (r + 1) * p));
             try (BoundGenerator gen = BoundGenerator.open(BoundRuntime.cpu(), rc.spec(), rc.weights(), rc.spec().chunkSize(), b,
-                    GraphOptions.defaults(), BoundSession.Options.defaults())) {
+                    GraphOptions.defaults().withAttentionForm(form), BoundSession.Options.defaults())) {
                 List<long[]> out = gen.generate(prompts, n);
                 for (int r = 0; r < b; r++) assertArrayEquals(Arrays.copyOfRange(wf, r * n, (r + 1) * n), out.get(r), name + " row " + r);
                 // a second call starts from scratch in the same buffers
@@ -73,11 +74,22 @@ class BoundGeneratorTest {
     @ParameterizedTest(name = "{0} chunk {2}")
     @MethodSource("models")
     void matchesStepDecoding(String label, ModelSpec spec, int chunk) {
+        matchStepDecoding(label, spec, chunk, GraphOptions.defaults());
+    }
+
+    /** Attention form custom: our CatDecodeAttention in the step graphs instead of GroupQueryAttention. */
+    @ParameterizedTest(name = "custom decode op: {0} chunk {2}")
+    @MethodSource("models")
+    void customDecodeOperatorMatchesStepDecoding(String label, ModelSpec spec, int chunk) {
+        matchStepDecoding(label + " (custom)", spec, chunk, GraphOptions.defaults().withAttentionForm(AttentionForm.CUSTOM));
+    }
+
+    private static void matchStepDecoding(String label, ModelSpec spec, int chunk, GraphOptions bound) {
         WeightSource w = TestModels.weights(spec, 11);
         int l = chunk > 0 ? chunk : 6;
         int[] lengths = {l + 1 + l / 2, 2 * l, Math.max(1, l - 3)};
         try (Generator ref = new Generator(spec, chunk, DecodeSessions.build(spec, w, chunk, GraphOptions.defaults(), SessionConfig.defaults()));
-             BoundGenerator gen = BoundGenerator.open(BoundRuntime.cpu(), spec, w, chunk, 3, GraphOptions.defaults(), BoundSession.Options.defaults())) {
+             BoundGenerator gen = BoundGenerator.open(BoundRuntime.cpu(), spec, w, chunk, 3, bound, BoundSession.Options.defaults())) {
             for (int p : lengths) {
                 List<long[]> prompts = List.of(tokens(p, 1, spec.vocabSize()), tokens(p, 2, spec.vocabSize()), tokens(p, 3, spec.vocabSize()));
                 int n = Math.min(4 * l + 3, spec.blockSize() - p);
