@@ -1,5 +1,6 @@
 package org.catonnx.runtime.bound;
 
+import org.catonnx.models.ModelConfig;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.nn.GraphOptions;
@@ -42,9 +43,27 @@ class BoundGeneratorGpuTest {
                 Arguments.of("cat", TestModels.cat(8, false, false), 8));
     }
 
+    /**
+     * GroupQueryAttention on the small test models; our CatDecodeAttention's CUDA kernel takes
+     * head_dim 32, 64 or 128, so its cases use the same shapes with head_dim 32.
+     */
     static Stream<Arguments> modelsAndForms() {
-        return models().flatMap(a -> Stream.of(AttentionForm.EFFICIENT, AttentionForm.CUSTOM)
-                .map(f -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], f)));
+        Stream<Arguments> gqa = models().map(a -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], AttentionForm.EFFICIENT));
+        Stream<Arguments> custom = Stream.of(
+                Arguments.of("dense hd32", ModelSpec.transformer(headDim32(0).build()), 0, AttentionForm.CUSTOM),
+                Arguments.of("cat hd32", ModelSpec.cat(headDim32(4).build(), compressor(4)), 4, AttentionForm.CUSTOM),
+                Arguments.of("cat hd32", ModelSpec.cat(headDim32(8).nLocalHeads(4).build(), compressor(8)), 8, AttentionForm.CUSTOM));
+        return Stream.concat(gqa, custom);
+    }
+
+    private static ModelConfig.Builder headDim32(int chunk) {
+        return new ModelConfig.Builder().blockSize(64).vocabSize(200).nLayer(2).nHead(4).nLocalHeads(2).dim(128)
+                .intermediateSize(128).chunkSize(chunk).dimFx(chunk > 0 ? 128 : 0);
+    }
+
+    private static ModelConfig compressor(int chunk) {
+        return new ModelConfig.Builder().blockSize(64).vocabSize(200).nLayer(1).nHead(2).dim(64).intermediateSize(64)
+                .chunkSize(chunk).dimFx(128).build();
     }
 
     @ParameterizedTest(name = "float16 {0} chunk {2} {3}")
