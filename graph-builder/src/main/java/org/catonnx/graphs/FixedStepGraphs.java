@@ -23,13 +23,14 @@ import java.util.List;
  * bound to buffers the caller owns (runtime's bound sessions). The caches are the fused
  * decoding's fixed buffers [B,Hkv,slots,hd] (see GenerationLoopGraphs): each {@code present.i.*}
  * output is meant to be bound to the same buffer as its {@code past.i.*} input, so
- * GroupQueryAttention writes the one new entry in place.
+ * the attention operator (GroupQueryAttention, or our CatDecodeAttention with attention form
+ * custom) writes the one new entry in place.
  * <ul>
  * <li>{@code step}: {@code input_ids} [B,1], {@code summary} [B,1,D] (CAT) and {@code step}
  *     int64 [3] = (mode, RoPE position, cache slot) in; {@code next_token} [B,1] (the argmax)
- *     out. Mode 0 feeds the token, 1 the summary, 2 CAT's dummy summary. The caller may bind
- *     {@code next_token} to the {@code input_ids} buffer: the ids are read before the argmax
- *     exists.</li>
+ *     out. Mode 0 feeds the token, 1 the summary, 2 CAT's dummy summary. Bind {@code next_token}
+ *     to a buffer of its own: with CUDA graphs ONNX Runtime runs the first step several times,
+ *     which must not feed the step its own output.</li>
  * <li>{@code compress} (CAT): {@code chunk_ids} [chunk, B] (token-major, so each fed token is
  *     one contiguous row) and {@code chunk_index} [1] in, {@code summary} [B,1,D] out.</li>
  * </ul>

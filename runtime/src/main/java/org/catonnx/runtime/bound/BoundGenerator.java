@@ -21,7 +21,7 @@ import java.util.List;
  * Greedy generation one token per session run, through bound sessions of the fixed-shape step
  * graphs ({@link FixedStepGraphs}): every cache, the token ids and the summary stay in buffers
  * this class owns (GPU memory on CUDA), each cache bound as both past and present so
- * GroupQueryAttention appends in place, and with CUDA graphs on each run is one graph replay.
+ * the attention operator (GroupQueryAttention, or CatDecodeAttention with attention form custom) appends in place, and with CUDA graphs on each run is one graph replay.
  * Per token the host only writes the 3-element step input and copies the picked ids on the
  * device (to the next step's input, the current chunk and the output rows).
  *
