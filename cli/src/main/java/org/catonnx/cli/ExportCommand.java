@@ -82,6 +82,10 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json to include")
     Path tokenizer;
 
+    @Option(names = "--fixed-step-batch", defaultValue = "0", paramLabel = "N",
+            description = "also export fixed-shape step graphs for batch N (generate --bound: IO binding, CUDA graphs; fixed-chunk CAT and dense)")
+    int fixedStepBatch;
+
     @Option(names = "--archive", description = "also write the bundle as one archive, DIR.cat")
     boolean archive;
 
@@ -124,7 +128,7 @@ final class ExportCommand implements Callable<Integer> {
         Path archivePath = archive ? out.toAbsolutePath().normalize().resolveSibling(out.toAbsolutePath().normalize().getFileName() + ".cat") : null;
         BundleWriter w = new BundleWriter(spec, weights).options(o).provenance(provenance).tokenizer(tokenizer)
                 .toolVersion(new CatExport.Version().getVersion()[0]).runtimeVersion(OrtRuntime.get().version())
-                .overwrite(force).archive(archivePath).progress(line -> log.println("  " + line));
+                .overwrite(force).archive(archivePath).progress(line -> log.println("  " + line)).fixedStepBatch(fixedStepBatch);
         if (chunkSizes != null && !chunkSizes.isEmpty()) w.chunkSizes(chunkSizes.stream().mapToInt(Integer::intValue).toArray());
         if (!noVerify) {
             w.check((purpose, chunk, file) -> {

@@ -36,7 +36,12 @@ public final class BundleFormat {
     public static final String GENERATE = "generate";
     /** CAT-layer models: the token that completes a chunk */
     public static final String CHUNK_END = "chunk_end";
-    public static final List<String> PURPOSES = List.of(FORWARD, LOSS, START, COMPRESS, SUMMARIES, TOKENS, STEP, GENERATE, CHUNK_END);
+    /** one greedy decoding step with every shape fixed (batch in the manifest), for IO binding and CUDA graphs */
+    public static final String FIXED_STEP = "fixed_step";
+    /** CAT's chunk compressor for {@link #FIXED_STEP}, same fixed batch */
+    public static final String FIXED_COMPRESS = "fixed_compress";
+    public static final List<String> PURPOSES = List.of(FORWARD, LOSS, START, COMPRESS, SUMMARIES, TOKENS, STEP, GENERATE, CHUNK_END,
+            FIXED_STEP, FIXED_COMPRESS);
     /** The cached-decoding graph kinds of CAT models, of dense models and of CAT-layer models. */
     public static final List<String> CAT_DECODE = List.of(START, COMPRESS, SUMMARIES, TOKENS, GENERATE);
     public static final List<String> DENSE_DECODE = List.of(STEP, GENERATE);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.catonnx.exporter.io.AtomicFiles;
 import org.catonnx.graphs.DecodeGraphs;
+import org.catonnx.graphs.FixedStepGraphs;
 import org.catonnx.graphs.GenerationLoopGraphs;
 import org.catonnx.graphs.LayerDecodeGraphs;
 import org.catonnx.graphs.ForwardGraphs;
@@ -74,6 +75,7 @@ public final class BundleWriter {
     private Consumer<String> progress = s -> {};
     private GraphCheck check;
     private Path archive;
+    private int fixedStepBatch;
 
     public BundleWriter(ModelSpec spec, WeightSource weights) {
         this.spec = Objects.requireNonNull(spec, "spec");
@@ -87,6 +89,17 @@ public final class BundleWriter {
 
     /** A tokenizer.json to copy into the bundle (checked to be JSON). */
     public BundleWriter tokenizer(Path file) { this.tokenizer = file; return this; }
+
+    /**
+     * Also write the fixed-shape step graphs (FixedStepGraphs) for this batch: greedy decoding one
+     * token per run with caches bound in place (runtime's bound sessions, ONNX Runtime's IO binding
+     * from Python or C++, CUDA graphs). Fixed-chunk CAT and dense models only; 0 = none.
+     */
+    public BundleWriter fixedStepBatch(int batch) {
+        if (batch < 0) throw new IllegalArgumentException("fixed-step batch must be >= 0, got " + batch);
+        this.fixedStepBatch = batch;
+        return this;
+    }
 
     public BundleWriter provenance(Provenance p) { this.provenance = Objects.requireNonNull(p); return this; }
 
@@ -142,6 +155,10 @@ public final class BundleWriter {
             List<String> decode = spec.variant == Variant.TRANSFORMER ? BundleFormat.DENSE_DECODE
                     : spec.variant == Variant.CAT_LAYER ? BundleFormat.LAYER_DECODE : BundleFormat.CAT_DECODE;
             for (String k : decode) p.add(Map.entry(k, c));
+            if (fixedStepBatch > 0) {
+                p.add(Map.entry(BundleFormat.FIXED_STEP, c));
+                if (spec.variant == Variant.CAT) p.add(Map.entry(BundleFormat.FIXED_COMPRESS, c));
+            }
         }
         return p;
     }
@@ -159,6 +176,9 @@ public final class BundleWriter {
             }
         }
         if (options.fusedDecode) GenerationLoopGraphs.requireFusedDecoding(spec);   // before hours of export, not after
+        if (fixedStepBatch > 0 && spec.variant != Variant.CAT && spec.variant != Variant.TRANSFORMER) {
+            throw new IllegalArgumentException("fixed-shape step graphs are built for fixed-chunk CAT and the dense model, not " + spec.variant.id);
+        }
         List<Map.Entry<String, Integer>> plan = plan();
         Files.createDirectories(dir.getParent());
         ObjectNode[] manifest = new ObjectNode[1];
@@ -226,6 +246,7 @@ public final class BundleWriter {
                 gj.put("file", rel).put("purpose", purpose).put("chunk_size", chunk).put("name", g.name())
                         .put("opset", Domains.ONNX_OPSET).put("custom_ops", custom);
                 if (custom) gj.put("custom_domain", Domains.CAT).put("custom_opset", Domains.CAT_OPSET);
+                if (purpose.startsWith("fixed_")) gj.put("batch", fixedStepBatch);
                 if (model.usesOnnxRuntimeContribOps()) gj.put("contrib_domain", Domains.MS).put("contrib_opset", Domains.MS_OPSET);
                 gj.set("inputs", io(m, g.inputs()));
                 gj.set("outputs", io(m, g.outputs()));
@@ -296,6 +317,10 @@ public final class BundleWriter {
                 return spec.variant == Variant.CAT_LAYER ? LayerDecodeGraphs.tokens(spec, weights, options) : DecodeGraphs.tokens(spec, weights, chunk, options);
             case BundleFormat.CHUNK_END: return LayerDecodeGraphs.chunkEnd(spec, weights, options);
             case BundleFormat.STEP: return DecodeGraphs.denseStep(spec, weights, options);
+            case BundleFormat.FIXED_STEP:
+                return spec.variant == Variant.TRANSFORMER ? FixedStepGraphs.denseStep(spec, weights, fixedStepBatch, options)
+                        : FixedStepGraphs.catStep(spec, weights, chunk, fixedStepBatch, options);
+            case BundleFormat.FIXED_COMPRESS: return FixedStepGraphs.catCompress(spec, weights, chunk, fixedStepBatch, options);
             case BundleFormat.GENERATE:
                 return spec.variant == Variant.TRANSFORMER ? GenerationLoopGraphs.dense(spec, weights, options)
                         : GenerationLoopGraphs.cat(spec, weights, chunk, options);

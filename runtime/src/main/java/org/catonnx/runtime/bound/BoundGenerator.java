@@ -54,10 +54,12 @@ public final class BoundGenerator implements AutoCloseable {
         this.slots = FixedStepGraphs.slots(spec, chunk);
     }
 
-    private void open(WeightSource w, GraphOptions o, BoundSession.Options so) throws IOException {
+    /** Opens the step (and for CAT the compress) graph files and binds their buffers. */
+    private void bind(Path stepGraph, Path compressGraph, DType precision, BoundSession.Options so) {
         boolean cat = spec.variant == Variant.CAT;
-        step = open(cat ? FixedStepGraphs.catStep(spec, w, chunk, batch, o) : FixedStepGraphs.denseStep(spec, w, batch, o), so);
-        compress = cat ? open(FixedStepGraphs.catCompress(spec, w, chunk, batch, o), so) : null;
+        BoundSession.Options withOps = usesCustomOps ? so.withCustomOpLibrary(rt.customOpLibrary()) : so;
+        step = rt.open(stepGraph, withOps);
+        compress = cat ? rt.open(compressGraph, withOps) : null;
         ids = buffer(DType.INT64, batch, 1);
         next = buffer(DType.INT64, batch, 1);   // not ids itself: ORT runs a step several times while it captures a CUDA graph
         control = buffer(DType.INT64, 3);
@@ -67,13 +69,13 @@ public final class BoundGenerator implements AutoCloseable {
         int kv = spec.decoder.nLocalHeads, hd = spec.decoder.headDim;
         for (int i = 0; i < spec.decoder.nLayer; i++) {
             for (String part : new String[] {"k", "v"}) {
-                BoundBuffer c = buffer(o.precision, batch, kv, slots, hd);
+                BoundBuffer c = buffer(precision, batch, kv, slots, hd);
                 step.bindInput(FixedStepGraphs.past(i, part), c);
                 step.bindOutput(FixedStepGraphs.present(i, part), c);
             }
         }
         if (cat) {
-            BoundBuffer summary = buffer(o.precision, batch, 1, spec.decoder.dim);
+            BoundBuffer summary = buffer(precision, batch, 1, spec.decoder.dim);
             chunkIds = buffer(DType.INT64, chunk, batch);
             chunkIndex = buffer(DType.INT64, 1);
             step.bindInput(FixedStepGraphs.SUMMARY, summary);
@@ -89,6 +91,54 @@ public final class BoundGenerator implements AutoCloseable {
      */
     public static BoundGenerator open(BoundRuntime rt, ModelSpec spec, WeightSource w, int chunk, int batch, GraphOptions o,
                                       BoundSession.Options so) {
+        int c = check(spec, chunk, batch);
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("catonnx-bound");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a folder for the step graphs: " + e.getMessage(), e);
+        }
+        BoundGenerator g = new BoundGenerator(rt, spec, c, batch, dir);
+        return g.openOrClose(() -> {
+            boolean cat = spec.variant == Variant.CAT;
+            Path stepGraph = g.write(cat ? FixedStepGraphs.catStep(spec, w, c, batch, o) : FixedStepGraphs.denseStep(spec, w, batch, o));
+            Path compressGraph = cat ? g.write(FixedStepGraphs.catCompress(spec, w, c, batch, o)) : null;
+            g.bind(stepGraph, compressGraph, o.precision, so);
+        });
+    }
+
+    /**
+     * Opens step graphs that already exist (a bundle's {@code fixed_step} / {@code fixed_compress},
+     * exported for this batch), e.g. next to their shared weights file.
+     * @param compressGraph CAT's compress graph; null for the dense model
+     * @param usesCustomOps the graphs use our operators (attention form custom)
+     */
+    public static BoundGenerator open(BoundRuntime rt, ModelSpec spec, int chunk, int batch, DType precision, Path stepGraph,
+                                      Path compressGraph, boolean usesCustomOps, BoundSession.Options so) {
+        int c = check(spec, chunk, batch);
+        if (spec.variant == Variant.CAT && compressGraph == null) throw new IllegalArgumentException("a CAT model needs its compress graph");
+        BoundGenerator g = new BoundGenerator(rt, spec, c, batch, null);
+        g.usesCustomOps = usesCustomOps;
+        return g.openOrClose(() -> g.bind(stepGraph, compressGraph, precision, so));
+    }
+
+    private interface Opening { void run() throws IOException; }
+
+    private BoundGenerator openOrClose(Opening opening) {
+        try {
+            opening.run();
+            return this;
+        } catch (IOException e) {
+            close();
+            throw new UncheckedIOException("cannot write the step graphs: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The model and sizes bound generation supports; returns the chunk to use (0 for dense). */
+    private static int check(ModelSpec spec, int chunk, int batch) {
         if (spec.variant != Variant.CAT && spec.variant != Variant.TRANSFORMER) {
             throw new IllegalArgumentException("bound generation runs fixed-chunk CAT and the dense model, not " + spec.variant.id);
         }
@@ -96,23 +146,7 @@ public final class BoundGenerator implements AutoCloseable {
         if (spec.variant == Variant.CAT && chunk != spec.chunkSize()) {
             throw new IllegalArgumentException("this CAT model has chunk size " + spec.chunkSize() + ", not " + chunk);
         }
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("catonnx-bound");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create a folder for the step graphs: " + e.getMessage(), e);
-        }
-        BoundGenerator g = new BoundGenerator(rt, spec, spec.variant == Variant.CAT ? chunk : 0, batch, dir);
-        try {
-            g.open(w, o, so);
-            return g;
-        } catch (IOException e) {
-            g.close();
-            throw new UncheckedIOException("cannot write the step graphs: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            g.close();
-            throw e;
-        }
+        return spec.variant == Variant.CAT ? chunk : 0;
     }
 
     public int batch() { return batch; }
@@ -228,18 +262,13 @@ public final class BoundGenerator implements AutoCloseable {
         return b;
     }
 
-    /** Writes the graph for ONNX Runtime; session options gain our library when the graph uses our operators. */
+    /** Writes a graph for ONNX Runtime into the temporary folder, noting whether it uses our operators. */
     private Path write(Graph g) throws IOException {
         Path f = dir.resolve(g.name() + ".onnx");
         OnnxModel model = new OnnxModel(g);
         Files.write(f, model.toBytes());
         usesCustomOps |= model.usesCustomOps();
         return f;
-    }
-
-    private BoundSession open(Graph g, BoundSession.Options so) throws IOException {
-        Path f = write(g);
-        return rt.open(f, usesCustomOps ? so.withCustomOpLibrary(rt.customOpLibrary()) : so);
     }
 
     @Override

@@ -1,5 +1,8 @@
 package org.catonnx.runtime.bundle;
 
+import org.catonnx.runtime.bound.BoundGenerator;
+import org.catonnx.runtime.bound.BoundRuntime;
+import org.catonnx.runtime.bound.BoundSession;
 import org.catonnx.runtime.CustomOps;
 import org.catonnx.exporter.bundle.Bundle;
 import org.catonnx.exporter.bundle.BundleFormat;
@@ -90,6 +93,23 @@ public final class BundleModel implements AutoCloseable {
     public Generator generator(int chunk) {
         int c = checkChunk(chunk);
         return new Generator(spec(), c, decodeSessions(c));
+    }
+
+    /**
+     * Greedy bound generation (device-resident caches, CUDA graphs with {@code so.cudaGraph()})
+     * over this bundle's fixed-shape step graphs, for the batch they were exported for (export
+     * {@code --fixed-step-batch}). The chunk size resolves as for {@link #generator}.
+     * @throws IllegalArgumentException when the bundle has no fixed-shape step graphs
+     */
+    public BoundGenerator boundGenerator(BoundRuntime rt, int chunk, BoundSession.Options so) {
+        int c = checkChunk(chunk);
+        Bundle.GraphEntry step = bundle.find(BundleFormat.FIXED_STEP, c).orElseThrow(() -> new IllegalArgumentException(
+                "this bundle has no fixed-shape step graphs" + (c > 0 ? " for chunk size " + c : "")
+                        + "; export it with --fixed-step-batch N for bound generation"));
+        Path compress = spec().variant == Variant.TRANSFORMER ? null : bundle.graph(BundleFormat.FIXED_COMPRESS, c);
+        int batch = step.json().path("batch").asInt(0);
+        if (batch < 1) throw new IllegalArgumentException(step.file() + ": manifest lacks the graph's batch");
+        return BoundGenerator.open(rt, spec(), c, batch, bundle.precision(), step.path(), compress, bundle.usesCustomOps(), so);
     }
 
     /** Resolves 0 to the default chunk and refuses one the bundle does not offer. */

@@ -1,5 +1,10 @@
 package org.catonnx.runtime.verify;
 
+import org.catonnx.exporter.bundle.BundleFormat;
+import org.catonnx.runtime.Device;
+import org.catonnx.runtime.bound.BoundGenerator;
+import org.catonnx.runtime.bound.BoundRuntime;
+import org.catonnx.runtime.bound.BoundSession;
 import org.catonnx.graphs.ForwardGraphs;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.onnx.DType;
@@ -65,9 +70,31 @@ public final class BundleSelfCheck {
                     for (int r = 0; r < prompts.size(); r++) if (!Arrays.equals(step.get(r), loop.get(r))) differ++;
                     checks.add(new Check("loop_vs_step" + (chunk > 0 ? ".c" + chunk : ""), "rows", differ, 0, prompts.size() + " prompts x " + n + " tokens"));
                 }
+                if (model.bundle().find(BundleFormat.FIXED_STEP, model.checkChunk(chunk)).isPresent()) {
+                    progress.accept("fixed-shape step graphs (bound) vs step decoder" + where);
+                    checks.add(boundVsStep(model, gen, chunk, n, prompts.get(1).length, where));
+                }
             }
         }
         return checks;
+    }
+
+    /** Bound generation over the fixed step graphs against the step decoder, a full batch of equal-length prompts. */
+    private static Check boundVsStep(BundleModel model, Generator gen, int chunk, int n, int length, String where) {
+        String name = "bound_vs_step" + (chunk > 0 ? ".c" + chunk : "");
+        if (!BoundRuntime.cpuAvailable()) {
+            throw new IllegalStateException(name + ": the bundle has fixed-shape step graphs, but bound sessions need the native library, not built here");
+        }
+        BoundRuntime rt = model.sessionConfig().device() == Device.CUDA ? BoundRuntime.cuda(model.sessionConfig().cudaDeviceId()) : BoundRuntime.cpu();
+        try (BoundGenerator bound = model.boundGenerator(rt, chunk, BoundSession.Options.defaults())) {
+            List<long[]> prompts = new ArrayList<>();
+            for (int r = 0; r < bound.batch(); r++) prompts.add(tokens(length, 500 + r, model.spec().vocabSize()));
+            List<long[]> want = gen.generate(prompts, GenerationConfig.greedy(n).withMaxBatch(bound.batch()), TokenListener.NONE);
+            List<long[]> got = bound.generate(prompts, n);
+            int differ = 0;
+            for (int r = 0; r < prompts.size(); r++) if (!Arrays.equals(want.get(r), got.get(r))) differ++;
+            return new Check(name, "rows", differ, 0, prompts.size() + " prompts x " + n + " tokens" + where);
+        }
     }
 
     private static long[] tokens(int n, long seed, int vocab) {
