@@ -1,6 +1,11 @@
 package org.catonnx.runtime;
 
 import org.catonnx.graphs.DecodeGraphs;
+import org.catonnx.graphs.FixedStepGraphs;
+import org.catonnx.onnx.DType;
+import org.catonnx.runtime.bound.BoundGenerator;
+import org.catonnx.runtime.bound.BoundRuntime;
+import org.catonnx.runtime.bound.BoundSession;
 import org.catonnx.nn.GraphOptions;
 import org.catonnx.models.ModelSpec;
 import org.catonnx.nn.WeightSource;
@@ -10,6 +15,7 @@ import org.catonnx.runtime.generate.GenerationConfig;
 import org.catonnx.runtime.generate.Generator;
 import org.catonnx.runtime.generate.TestModels;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -73,6 +79,47 @@ class NativeResourceLoopTest {
         for (int i = 1; i <= iterations; i++) if (rss[i] > 0) samples.add(i + ": " + rss[i] / 1024 + " MiB");
         long growthKiB = rss[iterations] - rss[WARMUP];
         System.out.printf("RSS over %d iterations of open 4 sessions + generate 6 tokens x 2 rows + close (%d ms, %.1f ms/iteration): %s;"
+                + " growth from iteration %d to %d: %+.1f MiB%n", iterations, ms, ms / (double) iterations, samples, WARMUP, iterations,
+                growthKiB / 1024.0);
+        assertTrue(growthKiB < MAX_GROWTH_MIB * 1024L, "RSS grew by " + growthKiB / 1024 + " MiB after warm-up: " + samples);
+    }
+
+    /**
+     * The same for bound sessions (our JNI layer over ONNX Runtime's C API): open the fixed-shape
+     * step and compress graphs with their own buffers, generate, close, in a loop.
+     */
+    @Test
+    void boundOpenGenerateCloseLoopKeepsRssFlat(@TempDir Path dir) throws IOException {
+        Path status = Path.of("/proc/self/status");
+        assumeTrue(Files.isReadable(status), "needs Linux /proc to read RSS");
+        assumeTrue(BoundRuntime.cpuAvailable(), "native library not built (-Dcatonnx.native.skip=true)");
+        int iterations = Math.max(WARMUP + 1, Integer.getInteger("catonnx.rssLoop.iterations", 300));
+        ModelSpec spec = TestModels.cat(4, false, false);
+        WeightSource w = TestModels.weights(spec, 11);
+        Path step = dir.resolve("step.onnx"), compress = dir.resolve("compress.onnx");
+        Files.write(step, new OnnxModel(FixedStepGraphs.catStep(spec, w, 4, 2, GraphOptions.defaults())).toBytes());
+        Files.write(compress, new OnnxModel(FixedStepGraphs.catCompress(spec, w, 4, 2, GraphOptions.defaults())).toBytes());
+        BoundRuntime rt = BoundRuntime.cpu();
+        List<long[]> prompts = List.of(new long[] {1, 2, 3, 4, 5}, new long[] {6, 7, 8, 9, 10});
+        long[] rss = new long[iterations + 1];
+        List<long[]> first = null;
+        long t0 = System.nanoTime();
+        for (int i = 1; i <= iterations; i++) {
+            try (BoundGenerator g = BoundGenerator.open(rt, spec, 4, 2, DType.FLOAT, step, compress, false, BoundSession.Options.defaults())) {
+                List<long[]> out = g.generate(prompts, 6);
+                if (first == null) first = out;
+                for (int r = 0; r < out.size(); r++) assertArrayEquals(first.get(r), out.get(r), "iteration " + i);
+            }
+            if (i == 1 || i % 50 == 0 || i == WARMUP || i == iterations) {
+                System.gc();
+                rss[i] = rssKiB(status);
+            }
+        }
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        List<String> samples = new ArrayList<>();
+        for (int i = 1; i <= iterations; i++) if (rss[i] > 0) samples.add(i + ": " + rss[i] / 1024 + " MiB");
+        long growthKiB = rss[iterations] - rss[WARMUP];
+        System.out.printf("RSS over %d iterations of open 2 bound sessions + generate 6 tokens x 2 rows + close (%d ms, %.1f ms/iteration): %s;"
                 + " growth from iteration %d to %d: %+.1f MiB%n", iterations, ms, ms / (double) iterations, samples, WARMUP, iterations,
                 growthKiB / 1024.0);
         assertTrue(growthKiB < MAX_GROWTH_MIB * 1024L, "RSS grew by " + growthKiB / 1024 + " MiB after warm-up: " + samples);
