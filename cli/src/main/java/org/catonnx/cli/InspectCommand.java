@@ -43,8 +43,9 @@ final class InspectCommand implements Callable<Integer> {
             for (int c : b.chunkSizes()) cs.add(c);
             ArrayNode graphs = root.putArray("graphs");
             for (Bundle.GraphEntry g : b.graphs()) {
-                graphs.addObject().put("purpose", g.purpose()).put("chunk_size", g.chunkSize()).put("file", g.file()).put("bytes", g.size())
-                        .put("custom_ops", g.customOps());
+                ObjectNode gj = graphs.addObject().put("purpose", g.purpose()).put("chunk_size", g.chunkSize()).put("file", g.file())
+                        .put("bytes", g.size()).put("custom_ops", g.customOps());
+                if (g.json().has("batch")) gj.put("batch", g.json().get("batch").asInt());
             }
             ArrayNode cache = root.putArray("cache");
             int[] chunks = spec.variant == Variant.TRANSFORMER ? new int[] {0} : b.chunkSizes();
@@ -79,9 +80,11 @@ final class InspectCommand implements Callable<Integer> {
                         + (ort != null && ort.hasNonNull("version") ? "; ONNX Runtime " + ort.get("version").asText() : ""));
             }
             System.out.println("config     " + m.writeValueAsString(spec.toJson(m)));
-            System.out.printf("%-10s %6s  %-28s %10s%n", "graph", "chunk", "file", "size");
+            System.out.printf("%-14s %6s  %-32s %10s%n", "graph", "chunk", "file", "size");
             for (Bundle.GraphEntry g : b.graphs()) {
-                System.out.printf("%-10s %6s  %-28s %10s%n", g.purpose(), g.chunkSize() == 0 ? "-" : Integer.toString(g.chunkSize()), g.file(), org.catonnx.exporter.bundle.BundleFormat.humanSize(g.size()));
+                String batch = g.json().has("batch") ? "  (batch " + g.json().get("batch").asInt() + ")" : "";
+                System.out.printf("%-14s %6s  %-32s %10s%s%n", g.purpose(), g.chunkSize() == 0 ? "-" : Integer.toString(g.chunkSize()), g.file(),
+                        org.catonnx.exporter.bundle.BundleFormat.humanSize(g.size()), batch);
             }
             System.out.println("decoding cache (" + typeName(precision) + "):");
             for (JsonNode e : cache) {

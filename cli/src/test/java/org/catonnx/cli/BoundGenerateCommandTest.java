@@ -52,6 +52,10 @@ class BoundGenerateCommandTest {
         ObjectMapper m = new ObjectMapper();
         assertEquals(m.readTree(step.out()).get("results"), m.readTree(bound.out()).get("results"), "bound = step decoder");
 
+        BundleCommandsTest.Run inspect = run("inspect", bundle.toString());
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("fixed_step") && inspect.out().contains("(batch 3)"), inspect.out());
+
         BundleCommandsTest.Run v = run("verify", "--bundle", bundle.toString(), "--json");
         assertEquals(0, v.code(), v.out() + v.err());
         assertTrue(v.out().contains("bound_vs_step"), v.out());
