@@ -118,12 +118,12 @@ inline OrtStatus* ORT_API_CALL CreateKernel(const OrtCustomOp*, const OrtApi*, c
   *k = new Attrs(a);
   return nullptr;
 }
-// Output type and shape = q's. Not a plain copy of q's info: ORT (1.21) reports an unknown dim
-// without a name as -1 and SetOutputTypeShape would write -1 as a fixed dim_value, so unnamed
-// unknown dims get a fresh name here.
-inline OrtStatus* ORT_API_CALL InferShape(const OrtCustomOp*, OrtShapeInferContext* ctx) {
+// Output o's type and shape = input i's. Not a plain copy of the input's info: ORT (1.21) reports
+// an unknown dim without a name as -1 and SetOutputTypeShape would write -1 as a fixed dim_value,
+// so unnamed unknown dims get a fresh name here. The input's info belongs to ORT: never released.
+inline OrtStatus* SameTypeShape(OrtShapeInferContext* ctx, size_t i, size_t o) {
   OrtTensorTypeAndShapeInfo* in = nullptr;
-  CAT_TRY(g_ort->ShapeInferContext_GetInputTypeShape(ctx, 0, &in));  // owned by ctx: never released
+  CAT_TRY(g_ort->ShapeInferContext_GetInputTypeShape(ctx, i, &in));
   size_t nd = 0;
   CAT_TRY(g_ort->GetDimensionsCount(in, &nd));
   ONNXTensorElementDataType type;
@@ -135,20 +135,23 @@ inline OrtStatus* ORT_API_CALL InferShape(const OrtCustomOp*, OrtShapeInferConte
   static std::atomic<uint64_t> fresh{0};
   std::vector<std::string> names(nd);
   std::vector<const char*> out_syms(nd);
-  for (size_t i = 0; i < nd; i++) {
-    names[i] = syms[i] ? syms[i] : "";
-    if (dims[i] < 0 && names[i].empty()) names[i] = "catattn_dim_" + std::to_string(fresh++);
-    out_syms[i] = names[i].c_str();
+  for (size_t d = 0; d < nd; d++) {
+    names[d] = syms[d] ? syms[d] : "";
+    if (dims[d] < 0 && names[d].empty()) names[d] = "catattn_dim_" + std::to_string(fresh++);
+    out_syms[d] = names[d].c_str();
   }
   OrtTensorTypeAndShapeInfo* out = nullptr;
   CAT_TRY(g_ort->CreateTensorTypeAndShapeInfo(&out));
   OrtStatus* s = g_ort->SetTensorElementType(out, type);
   if (!s) s = g_ort->SetDimensions(out, dims.data(), nd);
   if (!s) s = g_ort->SetSymbolicDimensions(out, out_syms.data(), nd);
-  if (!s) s = g_ort->ShapeInferContext_SetOutputTypeShape(ctx, 0, out);
+  if (!s) s = g_ort->ShapeInferContext_SetOutputTypeShape(ctx, o, out);
   g_ort->ReleaseTensorTypeAndShapeInfo(out);  // ours
   return s;
 }
+
+// CatAttention's output: q's type and shape.
+inline OrtStatus* ORT_API_CALL InferShape(const OrtCustomOp*, OrtShapeInferContext* ctx) { return SameTypeShape(ctx, 0, 0); }
 
 inline OrtCustomOp MakeOp(const char* (ORT_API_CALL *ep)(const OrtCustomOp*),
                           OrtStatus* (ORT_API_CALL *compute)(void*, OrtKernelContext*)) {
@@ -221,5 +224,10 @@ inline uint16_t FloatToBf16(float f) {
   x += 0x7fffu + ((x >> 16) & 1u);
   return (uint16_t)(x >> 16);
 }
+
+// Element access for the CPU kernels, converting to float.
+struct HostF32 { using T = float; static float ld(const T* p, int64_t i) { return p[i]; } static void st(T* p, int64_t i, float x) { p[i] = x; } };
+struct HostF16 { using T = uint16_t; static float ld(const T* p, int64_t i) { return HalfToFloat(p[i]); } static void st(T* p, int64_t i, float x) { p[i] = FloatToHalf(x); } };
+struct HostBF16 { using T = uint16_t; static float ld(const T* p, int64_t i) { return Bf16ToFloat(p[i]); } static void st(T* p, int64_t i, float x) { p[i] = FloatToBf16(x); } };
 
 }  // namespace catonnx

@@ -12,10 +12,6 @@ const OrtApi* g_ort = nullptr;
 
 namespace {
 
-struct F32 { using T = float; static float ld(const T* p, int64_t i) { return p[i]; } static void st(T* p, int64_t i, float x) { p[i] = x; } };
-struct F16 { using T = uint16_t; static float ld(const T* p, int64_t i) { return HalfToFloat(p[i]); } static void st(T* p, int64_t i, float x) { p[i] = FloatToHalf(x); } };
-struct BF16 { using T = uint16_t; static float ld(const T* p, int64_t i) { return Bf16ToFloat(p[i]); } static void st(T* p, int64_t i, float x) { p[i] = FloatToBf16(x); } };
-
 struct Job {
   const Problem* p;
   int64_t blocks;  // ceil(N / S)
@@ -71,8 +67,8 @@ OrtStatus* ORT_API_CALL ComputeCpu(void* kernel, OrtKernelContext* ctx) {
   if (p.B == 0 || p.H == 0 || p.N == 0 || p.hd == 0) return nullptr;
   Job job{&p, (p.N + p.S - 1) / p.S};
   const size_t total = (size_t)(p.B * p.H * job.blocks);
-  void (*fn)(void*, size_t) = p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT ? RunItem<F32>
-                            : p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 ? RunItem<F16> : RunItem<BF16>;
+  void (*fn)(void*, size_t) = p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT ? RunItem<HostF32>
+                            : p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 ? RunItem<HostF16> : RunItem<HostBF16>;
   if (total == 1) { fn(&job, 0); return nullptr; }
   return g_ort->KernelContext_ParallelFor(ctx, fn, total, 0, &job);
 }

@@ -96,36 +96,6 @@ inline OrtStatus* ORT_API_CALL CreateDecodeKernel(const OrtCustomOp*, const OrtA
   return nullptr;
 }
 
-/** Copies input i's type and shape to output o (shape inference); the info is ORT's, never released. */
-inline OrtStatus* SameTypeShape(OrtShapeInferContext* ctx, size_t i, size_t o) {
-  OrtTensorTypeAndShapeInfo* in = nullptr;
-  CAT_TRY(g_ort->ShapeInferContext_GetInputTypeShape(ctx, i, &in));
-  size_t nd = 0;
-  CAT_TRY(g_ort->GetDimensionsCount(in, &nd));
-  ONNXTensorElementDataType type;
-  CAT_TRY(g_ort->GetTensorElementType(in, &type));
-  std::vector<int64_t> dims(nd);
-  std::vector<const char*> syms(nd, nullptr);
-  CAT_TRY(g_ort->GetDimensions(in, dims.data(), nd));
-  CAT_TRY(g_ort->GetSymbolicDimensions(in, syms.data(), nd));
-  static std::atomic<uint64_t> fresh{0};
-  std::vector<std::string> names(nd);
-  std::vector<const char*> out_syms(nd);
-  for (size_t d = 0; d < nd; d++) {  // as InferShape: unnamed unknown dims get a fresh name, not -1
-    names[d] = syms[d] ? syms[d] : "";
-    if (dims[d] < 0 && names[d].empty()) names[d] = "catdecode_dim_" + std::to_string(fresh++);
-    out_syms[d] = names[d].c_str();
-  }
-  OrtTensorTypeAndShapeInfo* out = nullptr;
-  CAT_TRY(g_ort->CreateTensorTypeAndShapeInfo(&out));
-  OrtStatus* s = g_ort->SetTensorElementType(out, type);
-  if (!s) s = g_ort->SetDimensions(out, dims.data(), nd);
-  if (!s) s = g_ort->SetSymbolicDimensions(out, out_syms.data(), nd);
-  if (!s) s = g_ort->ShapeInferContext_SetOutputTypeShape(ctx, o, out);
-  g_ort->ReleaseTensorTypeAndShapeInfo(out);
-  return s;
-}
-
 inline OrtStatus* ORT_API_CALL InferDecodeShape(const OrtCustomOp*, OrtShapeInferContext* ctx) {
   CAT_TRY(SameTypeShape(ctx, 0, 0));
   CAT_TRY(SameTypeShape(ctx, 3, 1));

@@ -7,10 +7,6 @@
 namespace catonnx {
 namespace {
 
-struct D32 { using T = float; static float ld(const T* p, int64_t i) { return p[i]; } static void st(T* p, int64_t i, float x) { p[i] = x; } };
-struct D16 { using T = uint16_t; static float ld(const T* p, int64_t i) { return HalfToFloat(p[i]); } static void st(T* p, int64_t i, float x) { p[i] = FloatToHalf(x); } };
-struct DB16 { using T = uint16_t; static float ld(const T* p, int64_t i) { return Bf16ToFloat(p[i]); } static void st(T* p, int64_t i, float x) { p[i] = FloatToBf16(x); } };
-
 template <typename E>
 void Attend(void* data, size_t item) {
   const DecodeProblem& p = *static_cast<const DecodeProblem*>(data);
@@ -58,8 +54,8 @@ OrtStatus* ORT_API_CALL ComputeDecodeCpu(void* kernel, OrtKernelContext* ctx) {
       std::memcpy(static_cast<char*>(p.present_v) + dst, static_cast<const char*>(p.v) + src, p.hd * es);
     }
   }
-  void (*fn)(void*, size_t) = p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT ? Attend<D32>
-                            : p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 ? Attend<D16> : Attend<DB16>;
+  void (*fn)(void*, size_t) = p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT ? Attend<HostF32>
+                            : p.type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 ? Attend<HostF16> : Attend<HostBF16>;
   const size_t total = (size_t)(p.B * p.H);
   if (total == 1) { fn(&p, 0); return nullptr; }
   return g_ort->KernelContext_ParallelFor(ctx, fn, total, 0, &p);
