@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -43,9 +44,6 @@ class NativeResourceLoopTest {
 
     @Test
     void sessionOpenGenerateCloseLoopKeepsRssFlat() throws IOException {
-        Path status = Path.of("/proc/self/status");
-        assumeTrue(Files.isReadable(status), "needs Linux /proc to read RSS");
-        int iterations = Math.max(WARMUP + 1, Integer.getInteger("catonnx.rssLoop.iterations", 300));
         ModelSpec spec = TestModels.cat(4, false, false);
         WeightSource w = TestModels.weights(spec, 11);
         GraphOptions o = GraphOptions.defaults();
@@ -56,32 +54,13 @@ class NativeResourceLoopTest {
         graphs.put(DecodeSessions.TOKENS, new OnnxModel(DecodeGraphs.tokens(spec, w, 4, o)).toBytes());
         SessionConfig sc = SessionConfig.defaults();
         GenerationConfig cfg = GenerationConfig.greedy(6);
-        List<long[]> prompts = List.of(new long[] {1, 2, 3, 4, 5}, new long[] {6, 7, 8, 9, 10});
-
-        long[] rss = new long[iterations + 1];
-        List<long[]> first = null;
-        long t0 = System.nanoTime();
-        for (int i = 1; i <= iterations; i++) {
+        assertRssFlat("open 4 sessions + generate 6 tokens x 2 rows + close", prompts -> {
             Map<String, ModelSession> sessions = new LinkedHashMap<>();
             graphs.forEach((k, bytes) -> sessions.put(k, OrtRuntime.get().open(bytes, sc)));
             try (Generator g = new Generator(spec, 4, new DecodeSessions(sessions, o))) {
-                List<long[]> out = g.generate(prompts, cfg, (r, s, t) -> {});
-                if (first == null) first = out;
-                for (int r = 0; r < out.size(); r++) assertArrayEquals(first.get(r), out.get(r), "iteration " + i);
+                return g.generate(prompts, cfg, (r, s, t) -> {});
             }
-            if (i == 1 || i % 50 == 0 || i == WARMUP || i == iterations) {
-                System.gc();
-                rss[i] = rssKiB(status);
-            }
-        }
-        long ms = (System.nanoTime() - t0) / 1_000_000;
-        List<String> samples = new ArrayList<>();
-        for (int i = 1; i <= iterations; i++) if (rss[i] > 0) samples.add(i + ": " + rss[i] / 1024 + " MiB");
-        long growthKiB = rss[iterations] - rss[WARMUP];
-        System.out.printf("RSS over %d iterations of open 4 sessions + generate 6 tokens x 2 rows + close (%d ms, %.1f ms/iteration): %s;"
-                + " growth from iteration %d to %d: %+.1f MiB%n", iterations, ms, ms / (double) iterations, samples, WARMUP, iterations,
-                growthKiB / 1024.0);
-        assertTrue(growthKiB < MAX_GROWTH_MIB * 1024L, "RSS grew by " + growthKiB / 1024 + " MiB after warm-up: " + samples);
+        });
     }
 
     /**
@@ -90,26 +69,36 @@ class NativeResourceLoopTest {
      */
     @Test
     void boundOpenGenerateCloseLoopKeepsRssFlat(@TempDir Path dir) throws IOException {
-        Path status = Path.of("/proc/self/status");
-        assumeTrue(Files.isReadable(status), "needs Linux /proc to read RSS");
         assumeTrue(BoundRuntime.cpuAvailable(), "native library not built (-Dcatonnx.native.skip=true)");
-        int iterations = Math.max(WARMUP + 1, Integer.getInteger("catonnx.rssLoop.iterations", 300));
         ModelSpec spec = TestModels.cat(4, false, false);
         WeightSource w = TestModels.weights(spec, 11);
         Path step = dir.resolve("step.onnx"), compress = dir.resolve("compress.onnx");
         Files.write(step, new OnnxModel(FixedStepGraphs.catStep(spec, w, 4, 2, GraphOptions.defaults())).toBytes());
         Files.write(compress, new OnnxModel(FixedStepGraphs.catCompress(spec, w, 4, 2, GraphOptions.defaults())).toBytes());
         BoundRuntime rt = BoundRuntime.cpu();
+        assertRssFlat("open 2 bound sessions + generate 6 tokens x 2 rows + close", prompts -> {
+            try (BoundGenerator g = BoundGenerator.open(rt, spec, 4, 2, DType.FLOAT, step, compress, false, BoundSession.Options.defaults())) {
+                return g.generate(prompts, 6);
+            }
+        });
+    }
+
+    /**
+     * Runs {@code iteration} on two fixed prompts {@code catonnx.rssLoop.iterations} times, checking
+     * every iteration generates what the first did and that RSS grows less than the limit after warm-up.
+     */
+    private static void assertRssFlat(String what, Function<List<long[]>, List<long[]>> iteration) throws IOException {
+        Path status = Path.of("/proc/self/status");
+        assumeTrue(Files.isReadable(status), "needs Linux /proc to read RSS");
+        int iterations = Math.max(WARMUP + 1, Integer.getInteger("catonnx.rssLoop.iterations", 300));
         List<long[]> prompts = List.of(new long[] {1, 2, 3, 4, 5}, new long[] {6, 7, 8, 9, 10});
         long[] rss = new long[iterations + 1];
         List<long[]> first = null;
         long t0 = System.nanoTime();
         for (int i = 1; i <= iterations; i++) {
-            try (BoundGenerator g = BoundGenerator.open(rt, spec, 4, 2, DType.FLOAT, step, compress, false, BoundSession.Options.defaults())) {
-                List<long[]> out = g.generate(prompts, 6);
-                if (first == null) first = out;
-                for (int r = 0; r < out.size(); r++) assertArrayEquals(first.get(r), out.get(r), "iteration " + i);
-            }
+            List<long[]> out = iteration.apply(prompts);
+            if (first == null) first = out;
+            for (int r = 0; r < out.size(); r++) assertArrayEquals(first.get(r), out.get(r), "iteration " + i);
             if (i == 1 || i % 50 == 0 || i == WARMUP || i == iterations) {
                 System.gc();
                 rss[i] = rssKiB(status);
@@ -119,9 +108,8 @@ class NativeResourceLoopTest {
         List<String> samples = new ArrayList<>();
         for (int i = 1; i <= iterations; i++) if (rss[i] > 0) samples.add(i + ": " + rss[i] / 1024 + " MiB");
         long growthKiB = rss[iterations] - rss[WARMUP];
-        System.out.printf("RSS over %d iterations of open 2 bound sessions + generate 6 tokens x 2 rows + close (%d ms, %.1f ms/iteration): %s;"
-                + " growth from iteration %d to %d: %+.1f MiB%n", iterations, ms, ms / (double) iterations, samples, WARMUP, iterations,
-                growthKiB / 1024.0);
+        System.out.printf("RSS over %d iterations of %s (%d ms, %.1f ms/iteration): %s; growth from iteration %d to %d: %+.1f MiB%n",
+                iterations, what, ms, ms / (double) iterations, samples, WARMUP, iterations, growthKiB / 1024.0);
         assertTrue(growthKiB < MAX_GROWTH_MIB * 1024L, "RSS grew by " + growthKiB / 1024 + " MiB after warm-up: " + samples);
     }
 
