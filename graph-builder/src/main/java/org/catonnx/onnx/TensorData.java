@@ -120,6 +120,16 @@ public final class TensorData {
         return out;
     }
 
+    /** A rank-2 integer tensor [rows, n] as one long[n] per row (token ids per batch row). */
+    public java.util.List<long[]> toLongRows() {
+        if (shape.length != 2) throw new IllegalStateException("toLongRows on a rank-" + shape.length + " tensor");
+        int rows = Math.toIntExact(shape[0]), n = Math.toIntExact(shape[1]);
+        long[] flat = toLongs();
+        java.util.List<long[]> out = new java.util.ArrayList<>(rows);
+        for (int r = 0; r < rows; r++) out.add(Arrays.copyOfRange(flat, r * n, (r + 1) * n));
+        return out;
+    }
+
     /** Converts a floating tensor to another floating type (round to nearest even). */
     public TensorData castTo(DType target) {
         if (target == type) return this;

@@ -116,10 +116,9 @@ public final class ReferenceVerifier {
     /** Greedy generation with the cached decoder; the error is the number of rows that differ. */
     private Check compareGeneration(ReferenceCase rc, TensorData prompt, TensorData want) {
         progress.accept("greedy generation");
-        int b = (int) prompt.dim(0), p = (int) prompt.dim(1), n = (int) want.dim(1);
-        long[] pf = prompt.toLongs(), wf = want.toLongs();
-        List<long[]> prompts = new ArrayList<>();
-        for (int r = 0; r < b; r++) prompts.add(java.util.Arrays.copyOfRange(pf, r * p, (r + 1) * p));
+        int b = (int) prompt.dim(0), n = (int) want.dim(1);
+        long[] wf = want.toLongs();
+        List<long[]> prompts = prompt.toLongRows();
         int chunk = rc.spec().chunkSize();
         List<long[]> got;
         try (Generator gen = new Generator(rc.spec(), chunk, DecodeSessions.build(rc.spec(), rc.weights(), chunk, options, session))) {

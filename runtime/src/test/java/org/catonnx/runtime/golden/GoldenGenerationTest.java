@@ -11,8 +11,6 @@ import org.catonnx.runtime.generate.TokenListener;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -28,16 +26,14 @@ class GoldenGenerationTest {
     void reproducesReferenceGeneration(String name, boolean loop, boolean fused) throws Exception {
         try (ReferenceCase rc = ReferenceCase.open(GoldenCases.dir(name))) {
             TensorData prompt = rc.require("gen.prompt"), want = rc.require("gen.output");
-            int b = (int) prompt.dim(0), p = (int) prompt.dim(1), n = (int) want.dim(1);
-            long[] pf = prompt.toLongs(), wf = want.toLongs();
-            List<long[]> prompts = new ArrayList<>();
-            for (int r = 0; r < b; r++) prompts.add(Arrays.copyOfRange(pf, r * p, (r + 1) * p));
+            int b = (int) prompt.dim(0), n = (int) want.dim(1);
+            List<long[]> prompts = prompt.toLongRows(), wanted = want.toLongRows();
             try (Generator gen = new Generator(rc.spec(), rc.spec().chunkSize(),
                     DecodeSessions.build(rc.spec(), rc.weights(), rc.spec().chunkSize(), GraphOptions.defaults().withFusedDecode(fused),
                             SessionConfig.defaults(), loop))) {
                 List<long[]> out = gen.generate(prompts, GenerationConfig.greedy(n).withInGraphLoop(loop), TokenListener.NONE);
                 for (int r = 0; r < b; r++) {
-                    long[] expect = Arrays.copyOfRange(wf, r * n, (r + 1) * n);
+                    long[] expect = wanted.get(r);
                     int first = firstMismatch(expect, out.get(r));
                     System.out.println(name + (loop ? " (in-graph loop" + (fused ? ", fused)" : ")") : " (step loop)") + " row " + r + ": " + out.get(r).length + " tokens, first mismatch " + first);
                     assertArrayEquals(expect, out.get(r), name + " row " + r + " differs first at " + first);
