@@ -127,7 +127,8 @@ def main():
         ids.update_inplace(token.reshape(batch, 1))
         if variant == "cat":
             fed[local] = token
-            run(FEED_TOKEN, local + 1, summaries + local)
+            if local + 1 < chunk:  # the chunk's last token is only compressed (its output is the summary's)
+                run(FEED_TOKEN, local + 1, summaries + local)
             local += 1
             if local == chunk:
                 chunk_ids.update_inplace(fed)

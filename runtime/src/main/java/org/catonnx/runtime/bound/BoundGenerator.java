@@ -196,7 +196,9 @@ public final class BoundGenerator implements AutoCloseable {
             if (cat) chunkIds.copyFrom(ids, 0, (long) local * batch, batch);
             count(Phase.TRANSFER, t0);
             if (cat) {
-                run(FixedStepGraphs.FEED_TOKEN, local + 1, summaries + local);
+                // a chunk's last token is only compressed: its own prediction is the summary's
+                // (CAT.md section 3) and no later query sees its key, so that step is skipped
+                if (local + 1 < chunk) run(FixedStepGraphs.FEED_TOKEN, local + 1, summaries + local);
                 if (++local == chunk) {
                     long t1 = System.nanoTime();
                     chunkIndex.write(new long[] {summaries - 1}, 0);
