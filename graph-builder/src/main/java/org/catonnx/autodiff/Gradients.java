@@ -52,7 +52,7 @@ public final class Gradients {
             inputsOf.put(n, ins);
             boolean any = false;
             for (Value v : ins) if (v != null && active.contains(v)) any = true;
-            if (any) for (Value o : n.outputs) if (o.type().isFloating()) active.add(o);
+            if (any) for (Value o : n.outputs) if (o != null && o.type().isFloating()) active.add(o);
         }
         // active values the loss depends on
         Set<Value> onPath = identitySet();

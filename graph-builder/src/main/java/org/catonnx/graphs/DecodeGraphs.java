@@ -182,12 +182,10 @@ public final class DecodeGraphs {
     static Value decoderStep(BuildContext c, List<TransformerBlock> layers, int positionLimit, Value x, Value positions,
                              List<Value[]> past, List<CachedAttention> attn) {
         Value[] rope = Rope.rows(c.g, layers.get(0).attention().rope().tables(positionLimit), positions);
-        for (int i = 0; i < layers.size(); i++) {
-            CachedAttention a = new CachedAttention(past.get(i)[0], past.get(i)[1]);
-            attn.add(a);
-            x = layers.get(i).forward(x, rope[0], rope[1], a);
-        }
-        return x;
+        List<CachedAttention> cores = new ArrayList<>();
+        for (Value[] p : past) cores.add(new CachedAttention(p[0], p[1]));
+        attn.addAll(cores);
+        return TransformerBlock.stack(layers, x, i -> h -> layers.get(i).attention().forward(h, rope[0], rope[1], cores.get(i)));
     }
 
     private static Value logits(BuildContext c, CatLm m, Value h) {

@@ -288,17 +288,12 @@ public final class GenerationLoopGraphs {
     static Value fusedDecoderStep(BuildContext c, List<TransformerBlock> layers, int positionLimit,
                                   Value x, Value position, Value seqlens, Value total, List<Value[]> buffers) {
         Value[] rope = layers.get(0).attention().rope().halfTables(positionLimit);
-        for (int i = 0; i < layers.size(); i++) {
+        return TransformerBlock.stack(layers, x, i -> h -> {
             Value[] past = buffers.get(i);
-            Attention attn = layers.get(i).attention();
-            int layer = i;
-            x = layers.get(i).forward(x, h -> {
-                Value[] r = attn.decodeFused(h, position, rope, past[0], past[1], seqlens, total);
-                buffers.set(layer, new Value[] {r[1], r[2]});
-                return r[0];
-            });
-        }
-        return x;
+            Value[] a = layers.get(i).attention().decodeFused(h, position, rope, past[0], past[1], seqlens, total);
+            buffers.set(i, new Value[] {a[1], a[2]});
+            return a[0];
+        });
     }
 
     /** Dense: DENSE_STEPS greedy tokens per iteration; tokens [B, maxNew]. */

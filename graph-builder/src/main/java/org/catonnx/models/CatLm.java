@@ -84,7 +84,7 @@ public final class CatLm implements LanguageModel {
 
         Value[] rope = layers.get(0).attention().rope().tables(blockLength());
         CatAttention core = new CatAttention(c.attentionForm);
-        for (TransformerBlock layer : layers) x = layer.forward(x, rope[0], rope[1], core);
+        x = TransformerBlock.stack(layers, x, rope[0], rope[1], core);
         Value h = CatSequence.tokenOutputs(g, norm.forward(x), chunk, tokenOffset());
         h = g.slice(h, g.constInt64(0), t, g.constInt64(1), null);                        // cut the padding
         return output.forward(h);

@@ -42,7 +42,7 @@ public final class DenseLm implements LanguageModel {
         Value x = wte.forward(ids);
         Value[] rope = Rope.firstN(g, layers.get(0).attention().rope().tables(cfg.blockSize), g.shape(ids, 1));
         CausalAttention core = new CausalAttention();
-        for (TransformerBlock layer : layers) x = layer.forward(x, rope[0], rope[1], core);
+        x = TransformerBlock.stack(layers, x, rope[0], rope[1], core);
         return output.forward(norm.forward(x));
     }
 }

@@ -62,7 +62,7 @@ public final class Compressor {
             }
             Value[] rope = layers.get(0).attention().rope().tables(chunk + prefix);
             BlockAttention core = new BlockAttention();
-            for (TransformerBlock layer : layers) x = layer.forward(x, rope[0], rope[1], core);
+            x = TransformerBlock.stack(layers, x, rope[0], rope[1], core);
             x = g.slice(norm.forward(x), 2, prefix, Long.MAX_VALUE);                     // [B,K,l,Dc]
             Value flat = g.reshape(x, 0, 0, (long) chunk * cfg.dim);
             return g.matMul(flat, g.transpose(projection(), 1, 0));

@@ -36,4 +36,22 @@ public final class RmsNorm {
             return g.cast(y, x.type());
         }
     }
+
+    /**
+     * {norm(x + residual), x + residual}: a residual add folded into this norm. With the fused norm
+     * one SkipSimplifiedLayerNormalization (its weight in x's type, float32 inside); otherwise an Add
+     * and {@link #forward}.
+     */
+    public Value[] forwardSkip(Value x, Value residual) {
+        Graph g = c.g;
+        boolean rank23 = x.shape().hasRank() && (x.rank() == 2 || x.rank() == 3);   // what ONNX Runtime's kernels take
+        if (!c.options.fusedNorm || !rank23 || (x.type().bytes != 2 && x.type() != c.accumulate())) {
+            Value sum = g.add(residual, x);
+            return new Value[] {forward(sum), sum};
+        }
+        try (Graph.Scope s = g.scope(name.substring(name.lastIndexOf('.') + 1))) {
+            Value w = x.type().bytes == 2 ? c.param(name + ".weight", size) : c.normParam(name + ".weight", size);
+            return g.skipSimplifiedLayerNorm(x, residual, w, (float) eps);
+        }
+    }
 }

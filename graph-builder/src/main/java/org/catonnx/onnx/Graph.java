@@ -211,15 +211,16 @@ public final class Graph {
 
     /** Adds a node; checks arity, attribute names and kinds, then types and shapes. */
     public Value[] apply(Op op, List<Value> ins, Map<String, Object> attrs, int nOutputs) {
-        return apply(op, ins, attrs, nOutputs, null, null);
+        return apply(op, ins, attrs, nOutputs, null, null, Set.of());
     }
 
     private Value apply1(Op op, List<Value> ins, Map<String, Object> attrs, String outName) {
-        return apply(op, ins, attrs, 1, outName, null)[0];
+        return apply(op, ins, attrs, 1, outName, null, Set.of())[0];
     }
 
+    /** omitted: indices of optional outputs left out (null in the node, "" in the model) */
     Value[] apply(Op op, List<Value> ins, Map<String, Object> attrs, int nOutputs, String outName,
-                  Function<Node, List<ShapeInference.Out>> outTypes) {
+                  Function<Node, List<ShapeInference.Out>> outTypes, Set<Integer> omitted) {
         String nodeName = nodeName(op.onnxType);
         int last = ins.size();
         while (last > 0 && ins.get(last - 1) == null) last--;
@@ -257,6 +258,10 @@ public final class Graph {
         List<ShapeInference.Out> types = outTypes != null ? outTypes.apply(probe) : ShapeInference.infer(probe);
         List<Value> outs = new ArrayList<>();
         for (int i = 0; i < count; i++) {
+            if (omitted.contains(i)) {
+                outs.add(null);
+                continue;
+            }
             String vn = outName != null && count == 1 ? outName : nodeName + "/output_" + i;
             claim(vn);
             outs.add(new Value(this, vn, types.get(i).type, types.get(i).shape, null));
@@ -338,6 +343,16 @@ public final class Graph {
     /** x * rsqrt(mean(x^2 over the last axis) + eps) * scale in one node (ONNX Runtime's SimplifiedLayerNormalization). */
     public Value simplifiedLayerNorm(Value x, Value scale, float eps) {
         return op1(Op.SIMPLIFIED_LAYER_NORM, attrs("axis", -1L, "epsilon", eps, "stash_type", 1L), x, scale);
+    }
+
+    /**
+     * ONNX Runtime's SkipSimplifiedLayerNormalization: {RMSNorm(x + skip) * gamma, x + skip} in one
+     * kernel (a residual add folded into the next norm). Its mean and inverse-std outputs are left
+     * out: the CUDA kernel computes neither.
+     */
+    public Value[] skipSimplifiedLayerNorm(Value x, Value skip, Value gamma, float eps) {
+        Value[] o = apply(Op.SKIP_SIMPLIFIED_LAYER_NORM, List.of(x, skip, gamma), attrs("epsilon", eps), 4, null, null, Set.of(1, 2));
+        return new Value[] {o[0], o[3]};
     }
 
     public Value softmax(Value a, long axis) { return op1(Op.SOFTMAX, attrs("axis", axis), a); }
@@ -511,7 +526,7 @@ public final class Graph {
                 o.add(new ShapeInference.Out(s.type(), s.shape().hasRank() ? Shape.of(d) : Shape.unknownRank()));
             }
             return o;
-        });
+        }, Set.of());
     }
 
     private String bodyName(String local) {
@@ -542,6 +557,6 @@ public final class Graph {
                 o.add(new ShapeInference.Out(to.get(i).type(), a.equals(b) ? a : a.hasRank() && b.hasRank() && a.rank() == b.rank() ? Shape.unknown(a.rank()) : Shape.unknownRank()));
             }
             return o;
-        });
+        }, Set.of());
     }
 }

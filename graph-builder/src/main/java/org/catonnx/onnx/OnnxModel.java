@@ -111,7 +111,7 @@ public final class OnnxModel {
     private static OnnxMl.NodeProto nodeProto(Node n, ExternalData external, long minExternal) throws IOException {
         OnnxMl.NodeProto.Builder b = OnnxMl.NodeProto.newBuilder().setName(n.name).setOpType(n.op.onnxType).setDomain(n.op.domain);
         for (Value v : n.inputs) b.addInput(v == null ? "" : v.name());
-        for (Value v : n.outputs) b.addOutput(v.name());
+        for (Value v : n.outputs) b.addOutput(v == null ? "" : v.name());
         for (Map.Entry<String, Object> e : n.attributes.entrySet()) {
             b.addAttribute(attribute(e.getKey(), e.getValue(), external, minExternal));
         }

@@ -35,6 +35,8 @@ public enum Op {
     SOFTMAX("Softmax", 1, 1, 1, "axis", AttrType.INT),
     /** ONNX Runtime's fused RMSNorm (registered in the default domain by ONNX Runtime, not by the ONNX standard) */
     SIMPLIFIED_LAYER_NORM("SimplifiedLayerNormalization", 2, 2, 1, "axis", AttrType.INT, "epsilon", AttrType.FLOAT, "stash_type", AttrType.INT),
+    /** com.microsoft: input, skip, gamma -> output, mean, inv_std_var, input_skip_bias_sum (1 and 2 left out) */
+    SKIP_SIMPLIFIED_LAYER_NORM("SkipSimplifiedLayerNormalization", 3, 3, 4, Domains.MS, "epsilon", AttrType.FLOAT),
     LOG_SOFTMAX("LogSoftmax", 1, 1, 1, "axis", AttrType.INT),
     ARG_MAX("ArgMax", 1, 1, 1, "axis", AttrType.INT, "keepdims", AttrType.INT, "select_last_index", AttrType.INT),
     TOP_K("TopK", 2, 2, 2, "axis", AttrType.INT, "largest", AttrType.INT, "sorted", AttrType.INT),

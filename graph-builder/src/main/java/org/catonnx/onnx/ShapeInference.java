@@ -57,6 +57,13 @@ final class ShapeInference {
             case SIMPLIFIED_LAYER_NORM:
                 requireFloating(n, 0);
                 return one(a.type(), a.shape());
+            case SKIP_SIMPLIFIED_LAYER_NORM: {
+                requireFloating(n, 0);
+                sameType(n, 0, 1);
+                sameType(n, 0, 2);
+                Out stat = new Out(DType.FLOAT, Shape.unknownRank());
+                return List.of(new Out(a.type(), a.shape()), stat, stat, new Out(a.type(), a.shape()));
+            }
             case SOFTMAX: case LOG_SOFTMAX:
                 requireFloating(n, 0);
                 if (a.shape().hasRank()) axis(n, n.intAttr("axis", -1), a.rank());

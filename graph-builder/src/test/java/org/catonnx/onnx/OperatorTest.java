@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -327,6 +328,28 @@ class OperatorTest {
         Value y = op.apply(c.in("a", a), c.in("b", b));
         assertShape(y, bshape(s(as), s(bs)));
         assertClose(T.zip(a, b, ref), c.run1(y));
+    }
+
+    /** Outputs 1 and 2 (mean, inv_std_var) are left out: written as "" in the model, absent from the node. */
+    @Test
+    void skipSimplifiedLayerNormWithOmittedOutputs() {
+        Case c = new Case();
+        T x = T.rand(rnd, 2, 3, 8), s = T.rand(rnd, 2, 3, 8), w = T.rand(rnd, 8);
+        Value[] r = c.g.skipSimplifiedLayerNorm(c.in("x", x), c.in("s", s), c.in("w", w), 1e-5f);
+        Node n = c.g.nodes().get(c.g.nodes().size() - 1);
+        assertEquals(4, n.outputs.size());
+        assertNull(n.output(1));
+        assertNull(n.output(2));
+        List<TensorData> got = c.run(r[0], r[1]);
+        T sum = T.zip(x, s, Double::sum), y = T.zeros(2, 3, 8);
+        for (int row = 0; row < 6; row++) {
+            double ms = 0;
+            for (int d = 0; d < 8; d++) ms += sum.v[row * 8 + d] * sum.v[row * 8 + d];
+            double inv = 1 / Math.sqrt(ms / 8 + 1e-5);
+            for (int d = 0; d < 8; d++) y.v[row * 8 + d] = (float) (sum.v[row * 8 + d] * inv * w.v[d]);
+        }
+        assertClose(y, got.get(0));
+        assertClose(sum, got.get(1));
     }
 
     @Test

@@ -59,7 +59,7 @@ public final class PlacementCheck {
             String op = e.path("args").path("op_name").asText();
             r.cpuNodes.put(name, op);
             Node n = byName.get(name);
-            boolean floating = n == null ? !op.startsWith("Memcpy") : n.outputs.stream().map(Value::type).anyMatch(t -> t.isFloating());
+            boolean floating = n == null ? !op.startsWith("Memcpy") : n.outputs.stream().filter(java.util.Objects::nonNull).map(Value::type).anyMatch(t -> t.isFloating());
             String entry = name + " (" + op + ")";   // once per node, however often a Loop ran it
             if (floating && !r.floatingOnCpu.contains(entry)) r.floatingOnCpu.add(entry);
         }
