@@ -2,7 +2,7 @@
 # Builds the native libraries into TARGET/classes/native/linux-x86_64/:
 #   libcatonnx_ops_cpu.so   g++ only (always built on Linux x86-64)
 #   libcatonnx_ops_cuda.so  nvcc (built when nvcc is found; CATONNX_NATIVE_CUDA=0 skips it)
-# Each holds the CatAttention and CatDecodeAttention custom ops (issue 8) and the JNI layer of bound sessions
+# Each holds the CatAttention, CatDecodeAttention and SwiGlu custom ops (issue 8) and the JNI layer of bound sessions
 # (bound_session.cc, org.catonnx.runtime.bound): host buffers in both, device buffers in the CUDA one.
 # ONNX Runtime's C headers come from Debian's libonnxruntime-dev (suite trixie, 1.21.x), fetched
 # once with apt-get through a temporary sources list and cached under TARGET/ort-headers/.
@@ -124,13 +124,15 @@ newer() { # newer OUT SRC...: true if OUT is missing or older than a source
   local o=$1; shift; [ -f "$o" ] || return 0
   local s; for s in "$@"; do [ "$s" -nt "$o" ] && return 0; done; return 1
 }
-COMMON=("$HERE/cat_attention_common.h" "$HERE/cat_decode_common.h" "$HERE/build.sh")
+COMMON=("$HERE/cat_attention_common.h" "$HERE/cat_decode_common.h" "$HERE/cat_swiglu_common.h" "$HERE/build.sh")
 
 CPU_LIB=$OUT/libcatonnx_ops_cpu.so
-if newer "$CPU_LIB" "$HERE/cat_attention_cpu.cc" "$HERE/cat_decode_cpu.cc" "$HERE/bound_session.cc" "${COMMON[@]}"; then
+CPU_SRC=("$HERE/cat_attention_cpu.cc" "$HERE/cat_decode_cpu.cc" "$HERE/cat_swiglu_cpu.cc" "$HERE/bound_session.cc")
+if newer "$CPU_LIB" "${CPU_SRC[@]}" "${COMMON[@]}"; then
   say "g++ -> $CPU_LIB"
-  g++ -O3 -std=c++17 -shared -fPIC -fvisibility=hidden -Wall -Wextra -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL \
-      -I"$ORT_INC" "${JNI_INC[@]}" -o "$CPU_LIB.tmp" "$HERE/cat_attention_cpu.cc" "$HERE/cat_decode_cpu.cc" "$HERE/bound_session.cc" -lpthread
+  # -ffp-contract=off: no fused multiply-adds, so the rotary products round as the CUDA kernel's do
+  g++ -O3 -std=c++17 -shared -fPIC -fvisibility=hidden -ffp-contract=off -Wall -Wextra -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL \
+      -I"$ORT_INC" "${JNI_INC[@]}" -o "$CPU_LIB.tmp" "${CPU_SRC[@]}" -lpthread
   mv "$CPU_LIB.tmp" "$CPU_LIB"
 else
   say "up to date: $CPU_LIB"
@@ -145,16 +147,16 @@ if [ -z "$NVCC" ]; then
   if [ "$want_cuda" = 1 ]; then say "ERROR: nvcc not found (CATONNX_NATIVE_CUDA=1)" >&2; exit 1; fi
   say "CUDA library skipped: nvcc not found (the CPU library is built)"; exit 0
 fi
-if newer "$CUDA_LIB" "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_attention_cpu.cc" \
-         "$HERE/cat_decode_cuda.cu" "$HERE/cat_decode_cpu.cc" "$HERE/bound_session.cc" "${COMMON[@]}"; then
+CUDA_SRC=("$HERE/cat_attention_cuda.cu" "$HERE/cat_decode_cuda.cu" "$HERE/cat_swiglu_cuda.cu" "${CPU_SRC[@]}")
+if newer "$CUDA_LIB" "${CUDA_SRC[@]}" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_cuda_elem.cuh" "${COMMON[@]}"; then
   GENCODE=()
   for a in ${CATONNX_CUDA_ARCHS:-90 80}; do GENCODE+=(-gencode "arch=compute_$a,code=sm_$a"); done
   first=${CATONNX_CUDA_ARCHS:-90}; first=${first%% *}
   GENCODE+=(-gencode "arch=compute_$first,code=compute_$first")
   say "nvcc -> $CUDA_LIB"
-  "$NVCC" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden -cudart static "${GENCODE[@]}" \
+  "$NVCC" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden,-ffp-contract=off -cudart static "${GENCODE[@]}" \
       -DCATONNX_WITH_CUDA -Xlinker --exclude-libs,ALL -I"$ORT_INC" "${JNI_INC[@]}" -o "$CUDA_LIB.tmp" \
-      "$HERE/cat_attention_cuda.cu" "$HERE/cat_attention_cpu.cc" "$HERE/cat_decode_cuda.cu" "$HERE/cat_decode_cpu.cc" "$HERE/bound_session.cc"
+      "${CUDA_SRC[@]}"
   mv "$CUDA_LIB.tmp" "$CUDA_LIB"
 else
   say "up to date: $CUDA_LIB"

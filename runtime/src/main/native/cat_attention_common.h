@@ -118,36 +118,70 @@ inline OrtStatus* ORT_API_CALL CreateKernel(const OrtCustomOp*, const OrtApi*, c
   *k = new Attrs(a);
   return nullptr;
 }
-// Output o's type and shape = input i's. Not a plain copy of the input's info: ORT (1.21) reports
-// an unknown dim without a name as -1 and SetOutputTypeShape would write -1 as a fixed dim_value,
-// so unnamed unknown dims get a fresh name here. The input's info belongs to ORT: never released.
-inline OrtStatus* SameTypeShape(OrtShapeInferContext* ctx, size_t i, size_t o) {
+// Shape inference over ORT's info objects. ORT (1.21) reports an unknown dim without a name as -1,
+// and SetOutputTypeShape would write -1 as a fixed dim_value, so SetTypeShape gives such dims a
+// fresh name. Infos from the context belong to ORT: never released.
+struct TypeShape {
+  ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+  std::vector<int64_t> dims;     // -1: unknown
+  std::vector<std::string> syms; // "" unless symbolic
+};
+
+inline OrtStatus* GetTypeShape(OrtShapeInferContext* ctx, size_t i, TypeShape& ts) {
   OrtTensorTypeAndShapeInfo* in = nullptr;
   CAT_TRY(g_ort->ShapeInferContext_GetInputTypeShape(ctx, i, &in));
   size_t nd = 0;
   CAT_TRY(g_ort->GetDimensionsCount(in, &nd));
-  ONNXTensorElementDataType type;
-  CAT_TRY(g_ort->GetTensorElementType(in, &type));
-  std::vector<int64_t> dims(nd);
+  CAT_TRY(g_ort->GetTensorElementType(in, &ts.type));
+  ts.dims.assign(nd, 0);
   std::vector<const char*> syms(nd, nullptr);
-  CAT_TRY(g_ort->GetDimensions(in, dims.data(), nd));
+  CAT_TRY(g_ort->GetDimensions(in, ts.dims.data(), nd));
   CAT_TRY(g_ort->GetSymbolicDimensions(in, syms.data(), nd));
+  ts.syms.assign(nd, "");
+  for (size_t d = 0; d < nd; d++) if (syms[d]) ts.syms[d] = syms[d];
+  return nullptr;
+}
+
+inline OrtStatus* SetTypeShape(OrtShapeInferContext* ctx, size_t o, TypeShape ts) {
   static std::atomic<uint64_t> fresh{0};
-  std::vector<std::string> names(nd);
+  const size_t nd = ts.dims.size();
   std::vector<const char*> out_syms(nd);
   for (size_t d = 0; d < nd; d++) {
-    names[d] = syms[d] ? syms[d] : "";
-    if (dims[d] < 0 && names[d].empty()) names[d] = "catattn_dim_" + std::to_string(fresh++);
-    out_syms[d] = names[d].c_str();
+    if (ts.dims[d] < 0 && ts.syms[d].empty()) ts.syms[d] = "catattn_dim_" + std::to_string(fresh++);
+    out_syms[d] = ts.syms[d].c_str();
   }
   OrtTensorTypeAndShapeInfo* out = nullptr;
   CAT_TRY(g_ort->CreateTensorTypeAndShapeInfo(&out));
-  OrtStatus* s = g_ort->SetTensorElementType(out, type);
-  if (!s) s = g_ort->SetDimensions(out, dims.data(), nd);
+  OrtStatus* s = g_ort->SetTensorElementType(out, ts.type);
+  if (!s) s = g_ort->SetDimensions(out, ts.dims.data(), nd);
   if (!s) s = g_ort->SetSymbolicDimensions(out, out_syms.data(), nd);
   if (!s) s = g_ort->ShapeInferContext_SetOutputTypeShape(ctx, o, out);
   g_ort->ReleaseTensorTypeAndShapeInfo(out);  // ours
   return s;
+}
+
+/** Replaces the last dim of ts (rank >= 1) by a fixed size, or by an unknown one when size < 0. */
+inline void SetLastDim(TypeShape& ts, int64_t size) {
+  if (ts.dims.empty()) return;
+  ts.dims.back() = size < 0 ? -1 : size;
+  ts.syms.back().clear();
+}
+
+// Output o's type and shape = input i's.
+inline OrtStatus* SameTypeShape(OrtShapeInferContext* ctx, size_t i, size_t o) {
+  TypeShape ts;
+  CAT_TRY(GetTypeShape(ctx, i, ts));
+  return SetTypeShape(ctx, o, ts);
+}
+
+/** An int attribute during shape inference (false when absent or not an int). */
+inline bool ShapeAttrInt(OrtShapeInferContext* ctx, const char* name, int64_t& value) {
+  const OrtOpAttr* attr = nullptr;
+  OrtStatus* s = g_ort->ShapeInferContext_GetAttribute(ctx, name, &attr);
+  size_t len = 0;
+  if (!s) s = g_ort->ReadOpAttr(attr, ORT_OP_ATTR_INT, &value, sizeof value, &len);
+  if (s) { g_ort->ReleaseStatus(s); return false; }
+  return true;
 }
 
 // CatAttention's output: q's type and shape.

@@ -4,6 +4,7 @@
 // work is spread over ORT's intra-op thread pool by (batch, head, block).
 #include "cat_attention_common.h"
 #include "cat_decode_common.h"
+#include "cat_swiglu_common.h"
 #include <algorithm>
 #include <cmath>
 
@@ -86,7 +87,7 @@ OrtCustomOp* CpuOp() { return &g_cpu_op; }
 #ifndef CATONNX_WITH_CUDA
 extern "C" __attribute__((visibility("default")))
 OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
-  OrtCustomOp* ops[] = {catonnx::CpuOp(), catonnx::DecodeCpuOp()};
-  return catonnx::Register(options, api_base, ops, 2);
+  OrtCustomOp* ops[] = {catonnx::CpuOp(), catonnx::DecodeCpuOp(), catonnx::SwiGluCpuOp()};
+  return catonnx::Register(options, api_base, ops, sizeof ops / sizeof ops[0]);
 }
 #endif

@@ -9,6 +9,7 @@
 #include "cat_attention_common.h"
 #include "cat_attention_kernels.cuh"
 #include "cat_decode_common.h"
+#include "cat_swiglu_common.h"
 
 namespace catonnx {
 namespace {
@@ -49,6 +50,7 @@ OrtCustomOp g_cuda_op = MakeOp(EpCuda, ComputeCuda);
 
 extern "C" __attribute__((visibility("default")))
 OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base) {
-  OrtCustomOp* ops[] = {&catonnx::g_cuda_op, catonnx::CpuOp(), catonnx::DecodeCudaOp(), catonnx::DecodeCpuOp()};
-  return catonnx::Register(options, api_base, ops, 4);
+  OrtCustomOp* ops[] = {&catonnx::g_cuda_op, catonnx::CpuOp(), catonnx::DecodeCudaOp(), catonnx::DecodeCpuOp(),
+                        catonnx::SwiGluCudaOp(), catonnx::SwiGluCpuOp()};
+  return catonnx::Register(options, api_base, ops, sizeof ops / sizeof ops[0]);
 }

@@ -1,12 +1,13 @@
 // CatDecodeAttention, CUDA kernel (see cat_decode_common.h). One block per (row, query head), 4
 // warps striding over the valid slots 0..n with an online softmax each, merged in shared memory.
 // A warp reads one cached key (and value) per load as a single coalesced row: lane l holds
-// elements [l*E, l*E+E) with E = head_dim / 32. The new entry is taken from the k/v inputs, and
-// only the first head of each kv group writes it to the cache, so no block reads what another
-// writes. Everything the launch depends on (n) is read on the device: CUDA-graph safe.
+// elements [l*E, l*E+E) with E = head_dim / 32. The block's query head and the new key/value
+// (separate or packed q|k|v) are staged in shared memory, rotated there when rotary is fused; slot
+// n is read from there, and only the first head of each kv group writes it to the cache, so no
+// block reads what another writes. Everything the launch depends on (n, position) is read on the
+// device: CUDA-graph safe.
 #include "cat_decode_common.h"
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
+#include "cat_cuda_elem.cuh"
 #include <cuda_runtime.h>
 
 namespace catonnx {
@@ -14,48 +15,86 @@ namespace {
 
 constexpr int kDecodeWarps = 4;
 
-template <typename T> __device__ __forceinline__ float Ld(const T* p);
-template <> __device__ __forceinline__ float Ld<float>(const float* p) { return *p; }
-template <> __device__ __forceinline__ float Ld<__half>(const __half* p) { return __half2float(*p); }
-template <> __device__ __forceinline__ float Ld<__nv_bfloat16>(const __nv_bfloat16* p) { return __bfloat162float(*p); }
-template <typename T> __device__ __forceinline__ T St(float x);
-template <> __device__ __forceinline__ float St<float>(float x) { return x; }
-template <> __device__ __forceinline__ __half St<__half>(float x) { return __float2half_rn(x); }
-template <> __device__ __forceinline__ __nv_bfloat16 St<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+template <typename T>
+struct DecodeArgs {
+  const T *q, *k, *v;          // row b, head h at q + b*q_stride + h*HD (k, v: kv_stride); packed: into one buffer
+  long long q_stride, kv_stride;
+  T *ck, *cv, *y;
+  const int32_t* seqlens;
+  const int64_t* position;     // rotary (R > 0): [npos], npos 1 or B
+  const T *cos, *sin;          // [P, R/2]
+  int H, Hkv, S, R, P, npos;
+  float scale;
+};
+
+// x rounded to T and back: the unfused RotaryEmbedding's output element.
+template <typename T> __device__ __forceinline__ float Round(float x) { const T t = St<T>(x); return Ld<T>(&t); }
 
 template <typename T, int E>
 __global__ void __launch_bounds__(kDecodeWarps * 32)
-DecodeKernel(const T* __restrict__ q, const T* __restrict__ knew, const T* __restrict__ vnew, T* ck, T* cv,
-             const int32_t* __restrict__ seqlens, T* __restrict__ y, int H, int Hkv, int S, float scale) {
+DecodeKernel(const DecodeArgs<T> a) {
   constexpr int HD = 32 * E;
-  const int b = blockIdx.x / H, h = blockIdx.x % H, group = H / Hkv, kh = h / group;
+  const int b = blockIdx.x / a.H, h = blockIdx.x % a.H, group = a.H / a.Hkv, kh = h / group;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int n = seqlens[b];
-  T* out = y + ((size_t)b * H + h) * HD;
-  if (n < 0 || n >= S) {
+  const int n = a.seqlens[b];
+  const long long pos = a.R > 0 ? a.position[a.npos == 1 ? 0 : b] : 0;  // R = 0: P = 1
+  T* out = a.y + ((size_t)b * a.H + h) * HD;
+  if (n < 0 || n >= a.S || pos < 0 || pos >= a.P) {
     for (int d = threadIdx.x; d < HD; d += blockDim.x) out[d] = St<T>(0.0f);
     return;
   }
-  const size_t cache = ((size_t)b * Hkv + kh) * S * HD;
-  const T* kn = knew + ((size_t)b * Hkv + kh) * HD;
-  const T* vn = vnew + ((size_t)b * Hkv + kh) * HD;
+  // q and the new key, value of this block's heads through shared memory: a rotary pair (i, i+R/2)
+  // spans lanes. Held as float (exact for every T); sk is the rotated key rounded to T.
+  __shared__ float sx[2][HD], sq[HD], sk[HD], sv[HD];
+  const T* qh = a.q + (size_t)b * a.q_stride + (size_t)h * HD;
+  const T* kn = a.k + (size_t)b * a.kv_stride + (size_t)kh * HD;
+  const T* vn = a.v + (size_t)b * a.kv_stride + (size_t)kh * HD;
+  for (int d = threadIdx.x; d < HD; d += blockDim.x) { sx[0][d] = Ld<T>(qh + d); sx[1][d] = Ld<T>(kn + d); sv[d] = Ld<T>(vn + d); }
+  __syncthreads();
+  const int half = a.R / 2;
+  for (int d = threadIdx.x; d < HD; d += blockDim.x) {
+    float rq = sx[0][d], rk = sx[1][d];
+    if (d < a.R) {
+      const int i = d < half ? d : d - half;
+      const float c = Ld<T>(a.cos + pos * half + i), s = Ld<T>(a.sin + pos * half + i);
+      // explicit _rn: no contraction into fma, so the rounding matches the CPU kernel bit for bit
+      if (d < half) {
+        rq = __fsub_rn(__fmul_rn(sx[0][d], c), __fmul_rn(sx[0][d + half], s));
+        rk = __fsub_rn(__fmul_rn(sx[1][d], c), __fmul_rn(sx[1][d + half], s));
+      } else {
+        rq = __fadd_rn(__fmul_rn(sx[0][d], c), __fmul_rn(sx[0][i], s));
+        rk = __fadd_rn(__fmul_rn(sx[1][d], c), __fmul_rn(sx[1][i], s));
+      }
+      rq = Round<T>(rq);
+      rk = Round<T>(rk);
+    }
+    sq[d] = rq;
+    sk[d] = rk;
+  }
+  __syncthreads();
+  // only the first head of each kv group writes slot n; every block takes slot n from shared memory
+  const size_t cache = ((size_t)b * a.Hkv + kh) * a.S * HD;
   if (h % group == 0) {
     for (int d = threadIdx.x; d < HD; d += blockDim.x) {
-      ck[cache + (size_t)n * HD + d] = kn[d];
-      cv[cache + (size_t)n * HD + d] = vn[d];
+      a.ck[cache + (size_t)n * HD + d] = St<T>(sk[d]);
+      a.cv[cache + (size_t)n * HD + d] = St<T>(sv[d]);
     }
   }
   float qf[E], acc[E];
-  const T* qh = q + ((size_t)b * H + h) * HD;
 #pragma unroll
-  for (int e = 0; e < E; e++) { qf[e] = Ld<T>(qh + lane * E + e) * scale; acc[e] = 0.0f; }
+  for (int e = 0; e < E; e++) { qf[e] = sq[lane * E + e] * a.scale; acc[e] = 0.0f; }
   float m = -INFINITY, l = 0.0f;
   for (int j = warp; j <= n; j += kDecodeWarps) {
-    const T* kr = j == n ? kn : ck + cache + (size_t)j * HD;
-    const T* vr = j == n ? vn : cv + cache + (size_t)j * HD;
     float kf[E], vf[E];
+    if (j == n) {
 #pragma unroll
-    for (int e = 0; e < E; e++) { kf[e] = Ld<T>(kr + lane * E + e); vf[e] = Ld<T>(vr + lane * E + e); }
+      for (int e = 0; e < E; e++) { kf[e] = sk[lane * E + e]; vf[e] = sv[lane * E + e]; }
+    } else {
+      const T* kr = a.ck + cache + (size_t)j * HD;
+      const T* vr = a.cv + cache + (size_t)j * HD;
+#pragma unroll
+      for (int e = 0; e < E; e++) { kf[e] = Ld<T>(kr + lane * E + e); vf[e] = Ld<T>(vr + lane * E + e); }
+    }
     float s = 0.0f;
 #pragma unroll
     for (int e = 0; e < E; e++) s += qf[e] * kf[e];
@@ -86,17 +125,19 @@ DecodeKernel(const T* __restrict__ q, const T* __restrict__ knew, const T* __res
 template <typename T>
 cudaError_t Launch(const DecodeProblem& p, cudaStream_t s) {
   const dim3 grid((unsigned)(p.B * p.H)), block(kDecodeWarps * 32);
-  const T* q = static_cast<const T*>(p.q);
-  const T* k = static_cast<const T*>(p.k);
-  const T* v = static_cast<const T*>(p.v);
-  T* ck = static_cast<T*>(p.present_k);
-  T* cv = static_cast<T*>(p.present_v);
-  T* y = static_cast<T*>(p.y);
-  const int H = (int)p.H, Hkv = (int)p.Hkv, S = (int)p.S;
+  DecodeArgs<T> a;
+  a.q = static_cast<const T*>(p.q); a.k = static_cast<const T*>(p.k); a.v = static_cast<const T*>(p.v);
+  a.q_stride = p.q_stride; a.kv_stride = p.kv_stride;
+  a.ck = static_cast<T*>(p.present_k); a.cv = static_cast<T*>(p.present_v); a.y = static_cast<T*>(p.y);
+  a.seqlens = p.seqlens;
+  a.position = p.position;
+  a.cos = static_cast<const T*>(p.cos); a.sin = static_cast<const T*>(p.sin);
+  a.H = (int)p.H; a.Hkv = (int)p.Hkv; a.S = (int)p.S; a.R = (int)p.R; a.P = (int)p.P; a.npos = (int)p.npos;
+  a.scale = p.scale;
   switch (p.hd) {
-    case 32: DecodeKernel<T, 1><<<grid, block, 0, s>>>(q, k, v, ck, cv, p.seqlens, y, H, Hkv, S, p.scale); break;
-    case 64: DecodeKernel<T, 2><<<grid, block, 0, s>>>(q, k, v, ck, cv, p.seqlens, y, H, Hkv, S, p.scale); break;
-    case 128: DecodeKernel<T, 4><<<grid, block, 0, s>>>(q, k, v, ck, cv, p.seqlens, y, H, Hkv, S, p.scale); break;
+    case 32: DecodeKernel<T, 1><<<grid, block, 0, s>>>(a); break;
+    case 64: DecodeKernel<T, 2><<<grid, block, 0, s>>>(a); break;
+    case 128: DecodeKernel<T, 4><<<grid, block, 0, s>>>(a); break;
     default: return cudaErrorInvalidValue;
   }
   return cudaGetLastError();
@@ -107,7 +148,8 @@ OrtStatus* ORT_API_CALL ComputeDecodeCuda(void* kernel, OrtKernelContext* ctx) {
   CAT_TRY(PrepareDecode(*static_cast<DecodeAttrs*>(kernel), ctx, p));
   if (p.B == 0 || p.H == 0 || p.hd == 0) return nullptr;
   if (p.hd != 32 && p.hd != 64 && p.hd != 128) return DecodeFail("CUDA kernel supports head_dim 32, 64 or 128, got " + std::to_string(p.hd));
-  if (p.B * p.H > ((int64_t)1 << 31) - 1 || p.S > ((int64_t)1 << 30)) return DecodeFail("problem too large for the CUDA kernel's grid");
+  if (p.B * p.H > ((int64_t)1 << 31) - 1 || p.S > ((int64_t)1 << 30) || p.P > ((int64_t)1 << 30))
+    return DecodeFail("problem too large for the CUDA kernel's grid");
   void* stream = nullptr;
   CAT_TRY(g_ort->KernelContext_GetGPUComputeStream(ctx, &stream));
   cudaStream_t s = static_cast<cudaStream_t>(stream);

@@ -103,6 +103,13 @@ public final class Attention {
     public Value[] decodeFused(Value x, Value position, Value[] ropeHalf, Value pastK, Value pastV, Value seqlensK, Value total) {
         Graph g = c.g;
         try (Graph.Scope s = g.scope("attn")) {
+            float scale = (float) (1.0 / Math.sqrt(headDim));
+            if (c.options.attentionForm == AttentionForm.CUSTOM && qNorm == null) {
+                // our operator splits the packed projection and applies RoPE itself: no Split, no RotaryEmbedding
+                Value[] a = g.catDecodeAttention(wqkv.forward(x), pastK, pastV, seqlensK, position, ropeHalf[0], ropeHalf[1],
+                        nHead, nKvHead, scale);
+                return new Value[] {wo.forward(a[0]), a[1], a[2]};
+            }
             Value[] qkv = g.split(wqkv.forward(x), -1, (long) nHead * headDim, (long) nKvHead * headDim, (long) nKvHead * headDim);
             Value q = qkv[0], k = qkv[1];
             if (qNorm != null) {
@@ -111,7 +118,6 @@ public final class Attention {
             }
             q = g.rotaryEmbedding(q, position, ropeHalf[0], ropeHalf[1], nHead, rope.nElem());
             k = g.rotaryEmbedding(k, position, ropeHalf[0], ropeHalf[1], nKvHead, rope.nElem());
-            float scale = (float) (1.0 / Math.sqrt(headDim));
             // the custom form reads the valid length on the device (CUDA-graph replays attend to
             // exactly the valid slots); GroupQueryAttention takes total from the host
             Value[] a = c.options.attentionForm == AttentionForm.CUSTOM

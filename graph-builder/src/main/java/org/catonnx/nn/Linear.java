@@ -18,9 +18,11 @@ public final class Linear {
         this.bias = bias;
     }
 
+    /** The weight [out, in] as a graph value. */
+    public Value weight() { return c.param(name + ".weight", out, in); }
+
     public Value forward(Value x) {
-        Value w = c.param(name + ".weight", out, in);
-        Value y = c.g.matMul(x, c.g.transpose(w, 1, 0));
+        Value y = c.g.matMul(x, c.g.transpose(weight(), 1, 0));
         return bias ? c.g.add(y, c.param(name + ".bias", out)) : y;
     }
 }

@@ -22,6 +22,12 @@ public final class SwiGlu {
     public Value forward(Value x) {
         Graph g = c.g;
         try (Graph.Scope s = g.scope("mlp")) {
+            if (c.options.attentionForm == AttentionForm.CUSTOM) {
+                // with our operator library: fc_1 and fc_2 as one projection (ONNX Runtime folds the
+                // weight Concat at load) and one SwiGlu kernel instead of MatMul, MatMul, Sigmoid, Mul, Mul
+                Value w = g.concat(0, fc1.weight(), fc2.weight());
+                return proj.forward(g.swiGlu(g.matMul(x, g.transpose(w, 1, 0))));
+            }
             Value a = fc1.forward(x);
             Value silu = g.mul(a, g.sigmoid(a));
             return proj.forward(g.mul(silu, fc2.forward(x)));

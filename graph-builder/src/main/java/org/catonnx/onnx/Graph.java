@@ -229,7 +229,7 @@ public final class Graph {
                     + (op.maxInputs != op.minInputs ? ".." + op.maxInputs : "") + " inputs, got " + last);
         }
         for (int i = 0; i < op.minInputs; i++) {
-            if (ins.get(i) == null) throw new GraphBuildException(nodeName + " (" + op.onnxType + "): input " + i + " is required");
+            if (ins.get(i) == null && op.requiresInput(i)) throw new GraphBuildException(nodeName + " (" + op.onnxType + "): input " + i + " is required");
         }
         for (Value v : ins) {
             if (v != null && v.graph().root != root) {
@@ -457,9 +457,30 @@ public final class Graph {
      * @return {output [B,1,H*hd], present_key, present_value}
      */
     public Value[] catDecodeAttention(Value q, Value k, Value v, Value pastK, Value pastV, Value seqlens, int heads, int kvHeads, float scale) {
-        return apply(Op.CAT_DECODE_ATTENTION, List.of(q, k, v, pastK, pastV, seqlens),
+        return catDecodeAttention(q, k, v, pastK, pastV, seqlens, null, null, null, heads, kvHeads, scale);
+    }
+
+    /**
+     * CatDecodeAttention on the packed output of one fused wqkv projection, qkvPacked [B,1,(H+2*Hkv)*hd]
+     * laid out q | k | v, with rotary fused when cos/sin are given: position int64 [1] (every row) or [B],
+     * cos/sin [maxPosition, R/2] (q's type) rotate the first R elements of every query head and of the new
+     * key, half-split, as {@link #rotaryEmbedding} would. position, cos and sin null: no rotary.
+     * @return {output [B,1,H*hd], present_key, present_value}
+     */
+    public Value[] catDecodeAttention(Value qkvPacked, Value pastK, Value pastV, Value seqlens, Value position, Value cos, Value sin,
+                                      int heads, int kvHeads, float scale) {
+        return catDecodeAttention(qkvPacked, null, null, pastK, pastV, seqlens, position, cos, sin, heads, kvHeads, scale);
+    }
+
+    /** The general form: k, v null for a packed q; position, cos, sin null for no rotary. */
+    public Value[] catDecodeAttention(Value q, Value k, Value v, Value pastK, Value pastV, Value seqlens, Value position, Value cos,
+                                      Value sin, int heads, int kvHeads, float scale) {
+        return apply(Op.CAT_DECODE_ATTENTION, Arrays.asList(q, k, v, pastK, pastV, seqlens, position, cos, sin),
                 attrs("num_heads", (long) heads, "kv_num_heads", (long) kvHeads, "scale", scale), 3);
     }
+
+    /** Our SwiGlu (org.catonnx): packed [..., 2F] = gate | up (one fc_1|fc_2 projection) -> silu(gate) * up [..., F]. */
+    public Value swiGlu(Value packed) { return op1(Op.SWI_GLU, Map.of(), packed); }
 
     /**
      * ONNX Runtime's GroupQueryAttention (com.microsoft), causal, no rotary: query [B,S,H*hd], key/value

@@ -6,8 +6,8 @@ import java.util.Map;
 
 /**
  * Every operator the builder can emit, declared once: ONNX type and domain, input arity,
- * output count (-1: set per node) and the attributes it accepts. Shape and type rules
- * live in {@link ShapeInference}.
+ * output count (-1: set per node), inputs below the minimum that may still be omitted, and the
+ * attributes it accepts. Shape and type rules live in {@link ShapeInference}.
  */
 public enum Op {
     // elementwise binary (numpy broadcasting)
@@ -68,9 +68,14 @@ public enum Op {
     IF("If", 1, 1, -1, "then_branch", AttrType.GRAPH, "else_branch", AttrType.GRAPH),
     // our own domain: CAT attention with the block-diagonal + compressed-prefix mask
     CAT_ATTENTION("CatAttention", 3, 3, 1, Domains.CAT, "block_len", AttrType.INT, "scale", AttrType.FLOAT),
-    /** one decode position against a fixed-size cache: q, k, v, past_k, past_v, seqlens (int32) -> y, present_k, present_v */
-    CAT_DECODE_ATTENTION("CatDecodeAttention", 6, 6, 3, Domains.CAT, "num_heads", AttrType.INT, "kv_num_heads", AttrType.INT,
-            "scale", AttrType.FLOAT),
+    /**
+     * one decode position against a fixed-size cache: q, k, v, past_k, past_v, seqlens (int32) [, position (int64),
+     * cos_cache, sin_cache] -> y, present_k, present_v; k and v omitted: q is packed q|k|v; cos/sin: fused rotary
+     */
+    CAT_DECODE_ATTENTION("CatDecodeAttention", 6, 9, 3, new int[] {1, 2}, Domains.CAT, "num_heads", AttrType.INT,
+            "kv_num_heads", AttrType.INT, "scale", AttrType.FLOAT),
+    /** x [..., 2F] = gate | up -> silu(gate) * up [..., F] */
+    SWI_GLU("SwiGlu", 1, 1, 1, Domains.CAT),
     // ONNX Runtime contrib operators for fused decode steps (query/key/value as [B, S, heads*head_dim])
     /** inputs: query, key, value, past_key, past_value, seqlens_k (int32, total-1), total_sequence_length (int32) */
     GROUP_QUERY_ATTENTION("GroupQueryAttention", 7, 7, 3, Domains.MS, "num_heads", AttrType.INT, "kv_num_heads", AttrType.INT,
@@ -86,14 +91,17 @@ public enum Op {
     /** Number of outputs, or -1 when the node decides (Split, Loop, If). */
     public final int outputs;
     private final Map<String, AttrType> attributes;
+    private final int[] omissible;
 
+    /** attrs: optionally an int[] of inputs below minInputs that may be omitted (null), then optionally a domain, then name/type pairs */
     Op(String onnxType, int minInputs, int maxInputs, int outputs, Object... attrs) {
         this.onnxType = onnxType;
         int start = 0;
+        this.omissible = attrs.length > 0 && attrs[0] instanceof int[] ? (int[]) attrs[start++] : new int[0];
         String dom = Domains.ONNX;
-        if (attrs.length % 2 == 1) {
-            dom = (String) attrs[0];
-            start = 1;
+        if ((attrs.length - start) % 2 == 1) {
+            dom = (String) attrs[start];
+            start++;
         }
         this.domain = dom;
         this.minInputs = minInputs;
@@ -105,6 +113,13 @@ public enum Op {
     }
 
     public Map<String, AttrType> attributes() { return attributes; }
+
+    /** Whether input i must be given: below minInputs unless declared omissible, e.g. CatDecodeAttention's k and v (packed q|k|v). */
+    public boolean requiresInput(int i) {
+        if (i >= minInputs) return false;
+        for (int o : omissible) if (o == i) return false;
+        return true;
+    }
 
     public static Op byOnnxType(String type) {
         for (Op op : values()) if (op.onnxType.equals(type)) return op;

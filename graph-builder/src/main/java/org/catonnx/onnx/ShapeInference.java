@@ -172,10 +172,19 @@ final class ShapeInference {
                 Out present = new Out(a.type(), n.input(3).shape());
                 return List.of(new Out(a.type(), a.shape()), present, present);
             }
-            case CAT_DECODE_ATTENTION: {
-                for (int i = 1; i < 5; i++) sameType(n, 0, i);
-                requireType(n, 5, DType.INT32);
-                return List.of(new Out(a.type(), a.shape()), new Out(a.type(), n.input(3).shape()), new Out(a.type(), n.input(4).shape()));
+            case CAT_DECODE_ATTENTION:
+                return List.of(new Out(a.type(), catDecodeOutput(n)), new Out(a.type(), n.input(3).shape()),
+                        new Out(a.type(), n.input(4).shape()));
+            case SWI_GLU: {
+                requireFloating(n, 0);
+                Shape s = a.shape();
+                if (!s.hasRank()) return one(a.type(), s);
+                if (s.rank() == 0) throw new GraphBuildException(n.name + " (SwiGlu): input must have rank >= 1 (gate | up on the last axis)");
+                Dim last = s.dim(s.rank() - 1);
+                if (last.isStatic() && last.size() % 2 != 0) {
+                    throw new GraphBuildException(n.name + " (SwiGlu): last dim must be even (gate | up), got " + s);
+                }
+                return one(a.type(), s.with(s.rank() - 1, last.isStatic() ? Dim.of(last.size() / 2) : Dim.unknown()));
             }
             case ROTARY_EMBEDDING:
                 requireType(n, 1, DType.INT64);
@@ -185,6 +194,38 @@ final class ShapeInference {
             default:
                 throw new GraphBuildException(n.name + ": no shape rule for " + op.onnxType);
         }
+    }
+
+    /**
+     * CatDecodeAttention's checks and y's shape [B,1,H*hd]: q's shape, its last dim H*hd when q is packed
+     * (k, v omitted: [B,1,(H+2*Hkv)*hd]).
+     */
+    private static Shape catDecodeOutput(Node n) {
+        Value q = n.input(0), k = n.input(1), v = n.input(2), past = n.input(3);
+        String at = n.name + " (CatDecodeAttention): ";
+        if ((k == null) != (v == null)) throw new GraphBuildException(at + "k and v must both be given, or both omitted for a packed q|k|v");
+        for (int i : new int[] {1, 2, 3, 4, 7, 8}) if (n.input(i) != null) sameType(n, 0, i);
+        requireType(n, 5, DType.INT32);
+        boolean rotary = n.input(7) != null || n.input(8) != null;
+        if (rotary && (n.input(7) == null || n.input(8) == null)) throw new GraphBuildException(at + "cos_cache and sin_cache must be given together");
+        if (rotary != (n.input(6) != null)) throw new GraphBuildException(at + "position (int64) is required with cos_cache/sin_cache, and only with them");
+        if (rotary) requireType(n, 6, DType.INT64);
+        long heads = n.intAttr("num_heads", 0), kvHeads = n.intAttr("kv_num_heads", 0);
+        Dim hd = past.shape().hasRank() && past.rank() == 4 ? past.shape().dim(3) : Dim.unknown();
+        if (rotary && hd.isStatic()) {
+            Shape cos = n.input(7).shape();
+            if (cos.hasRank() && cos.rank() == 2 && cos.dim(1).isStatic() && 2 * cos.dim(1).size() > hd.size()) {
+                throw new GraphBuildException(at + "rotary_dim 2*" + cos.dim(1) + " (cos_cache " + cos + ") exceeds head_dim " + hd);
+            }
+        }
+        Shape y = q.shape();
+        if (k != null || !y.hasRank() || y.rank() != 3) return y;
+        if (!hd.isStatic()) return y.with(2, Dim.unknown());
+        long width = (heads + 2 * kvHeads) * hd.size();
+        if (y.dim(2).isStatic() && y.dim(2).size() != width) {
+            throw new GraphBuildException(at + "packed q|k|v must be [B,1,(num_heads+2*kv_num_heads)*head_dim] = [B,1," + width + "], got " + y);
+        }
+        return y.with(2, Dim.of(heads * hd.size()));
     }
 
     private static List<Out> one(DType t, Shape s) {
