@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,27 @@ std::string CudaError(const char* what, cudaError_t e) {
   cudaGetLastError();  // clears a non-sticky error so the next call does not report it again
   return std::string(what) + ": " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e);
 }
+
+/**
+ * One stream per device for all bound work: ONNX Runtime's compute stream (user_compute_stream)
+ * and our copies. Stream order then replaces host synchronisation: a copy between two runs is
+ * only enqueued, and the GPU no longer idles while the host waits for each copy to land.
+ */
+std::string DeviceStream(int device, cudaStream_t* out) {
+  static std::mutex lock;
+  static std::map<int, cudaStream_t> streams;  // never destroyed: sessions may outlive any owner
+  std::lock_guard<std::mutex> guard(lock);
+  auto it = streams.find(device);
+  if (it == streams.end()) {
+    cudaStream_t s = nullptr;
+    cudaError_t e = cudaSetDevice(device);
+    if (e == cudaSuccess) e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    if (e != cudaSuccess) return CudaError("cudaStreamCreate", e);
+    it = streams.emplace(device, s).first;
+  }
+  *out = it->second;
+  return {};
+}
 #endif
 
 /** GetStringUTFChars for a scope; c is null (with an exception pending) when out of memory. */
@@ -90,12 +112,16 @@ std::string Transfer(int device, void* dst, const void* src, size_t n, Dir dir) 
 #ifdef CATONNX_WITH_CUDA
   const cudaMemcpyKind kind = dir == Dir::kIn ? cudaMemcpyHostToDevice
                             : dir == Dir::kOut ? cudaMemcpyDeviceToHost : cudaMemcpyDeviceToDevice;
+  cudaStream_t stream = nullptr;
+  const std::string err = DeviceStream(device, &stream);
+  if (!err.empty()) return err;
   cudaError_t e = cudaSetDevice(device);
-  if (e == cudaSuccess) e = cudaMemcpy(dst, src, n, kind);
-  // cudaMemcpy may return before a pageable->device or device->device copy lands; ORT's next
-  // Run works on its own (non-blocking) stream, so the copy must be complete when we return
-  if (e == cudaSuccess) e = cudaStreamSynchronize(0);
-  return e == cudaSuccess ? std::string() : CudaError("cudaMemcpy", e);
+  // on the sessions' stream, so ordered with every run. From pageable host memory the call
+  // returns once the source is staged (the Java array may be released); device to device it
+  // is only enqueued; to the host it must land before we return.
+  if (e == cudaSuccess) e = cudaMemcpyAsync(dst, src, n, kind, stream);
+  if (e == cudaSuccess && dir == Dir::kOut) e = cudaStreamSynchronize(stream);
+  return e == cudaSuccess ? std::string() : CudaError("cudaMemcpyAsync", e);
 #else
   (void)dir;
   return kNoCuda;
@@ -104,6 +130,8 @@ std::string Transfer(int device, void* dst, const void* src, size_t n, Dir dir) 
 
 /** One bound session and everything it owns. */
 struct Session {
+  int device = -1;            // CUDA device, -1: CPU
+  bool rebind_inputs = true;  // see run()
   OrtSessionOptions* options = nullptr;
   OrtSession* session = nullptr;
   OrtIoBinding* binding = nullptr;
@@ -126,6 +154,14 @@ Session* AsSession(jlong h) { return reinterpret_cast<Session*>(h); }
 char* AsPtr(jlong p) { return reinterpret_cast<char*>(p); }
 
 bool AppendCuda(JNIEnv* env, OrtSessionOptions* options, int device, bool cuda_graph, bool tf32, int64_t mem_limit) {
+#ifdef CATONNX_WITH_CUDA
+  cudaStream_t stream = nullptr;
+  const std::string err = DeviceStream(device, &stream);
+  if (!err.empty()) {
+    Throw(env, kInferenceException, err);
+    return false;
+  }
+#endif
   OrtCUDAProviderOptionsV2* cuda = nullptr;
   if (!Ok(env, g_ort->CreateCUDAProviderOptions(&cuda), "CreateCUDAProviderOptions")) return false;
   const std::string dev = std::to_string(device), limit = std::to_string(mem_limit);
@@ -135,6 +171,10 @@ bool AppendCuda(JNIEnv* env, OrtSessionOptions* options, int device, bool cuda_g
   if (mem_limit > 0) { keys.push_back("gpu_mem_limit"); values.push_back(limit.c_str()); }
   bool ok = Ok(env, g_ort->UpdateCUDAProviderOptions(cuda, keys.data(), values.data(), keys.size()),
                "UpdateCUDAProviderOptions") &&
+#ifdef CATONNX_WITH_CUDA
+            Ok(env, g_ort->UpdateCUDAProviderOptionsWithValue(cuda, "user_compute_stream", stream),
+               "UpdateCUDAProviderOptionsWithValue(user_compute_stream)") &&
+#endif
             Ok(env, g_ort->SessionOptionsAppendExecutionProvider_CUDA_V2(options, cuda),
                "SessionOptionsAppendExecutionProvider_CUDA_V2");
   g_ort->ReleaseCUDAProviderOptions(cuda);
@@ -195,8 +235,15 @@ JNIEXPORT jlong JNICALL BOUND(allocate)(JNIEnv* env, jclass, jint device, jlong 
                                         std::to_string(device) + ")");
     return 0;
   }
-  e = cudaMemset(p, 0, n);
-  if (e == cudaSuccess) e = cudaStreamSynchronize(0);  // cudaMemset is asynchronous
+  cudaStream_t stream = nullptr;
+  const std::string err = DeviceStream(device, &stream);
+  if (!err.empty()) {
+    Throw(env, kInferenceException, err);
+    cudaFree(p);
+    return 0;
+  }
+  e = cudaMemsetAsync(p, 0, n, stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
   if (e != cudaSuccess) {
     Throw(env, kInferenceException, CudaError("cudaMemset", e));
     cudaFree(p);
@@ -264,6 +311,8 @@ JNIEXPORT jlong JNICALL BOUND(openSession)(JNIEnv* env, jclass, jstring model, j
       return 0;
   }
   if (device >= 0 && !AppendCuda(env, s->options, device, cudaGraph, tf32, gpuMemLimit)) return 0;
+  s->device = device;
+  s->rebind_inputs = device >= 0 && !cudaGraph;
   {
     Utf path(env, model);
     if (!path.c) return 0;
@@ -328,10 +377,24 @@ JNIEXPORT void JNICALL BOUND(bind)(JNIEnv* env, jclass, jlong handle, jboolean o
 JNIEXPORT void JNICALL BOUND(run)(JNIEnv* env, jclass, jlong handle) {
   Session* s = AsSession(handle);
   // ORT copies an input at bind time when the graph consumes it on another device than the
-  // buffer's; binding again makes such a copy see writes since. Same-device inputs are bound
-  // by address, so this costs a lookup each and keeps CUDA-graph addresses unchanged.
-  for (auto& kv : s->inputs)
-    if (!Ok(env, g_ort->BindInput(s->binding, kv.first.c_str(), kv.second), "BindInput " + kv.first)) return;
+  // buffer's (a CUDA session with some nodes on the CPU); binding again makes such a copy see
+  // writes since. A CUDA-graph session has every node on the device and a CPU session every
+  // buffer on the host: both are bound by address and skip this per-run cost.
+  if (s->rebind_inputs) {
+#ifdef CATONNX_WITH_CUDA
+    // the copy ORT makes here is not ordered after copies still queued on our stream
+    cudaStream_t stream = nullptr;
+    std::string err = DeviceStream(s->device, &stream);
+    cudaError_t e = err.empty() ? cudaStreamSynchronize(stream) : cudaSuccess;
+    if (err.empty() && e != cudaSuccess) err = CudaError("cudaStreamSynchronize", e);
+    if (!err.empty()) {
+      Throw(env, kInferenceException, err);
+      return;
+    }
+#endif
+    for (auto& kv : s->inputs)
+      if (!Ok(env, g_ort->BindInput(s->binding, kv.first.c_str(), kv.second), "BindInput " + kv.first)) return;
+  }
   Ok(env, g_ort->RunWithBinding(s->session, s->run_options, s->binding), "Run");
 }
 
