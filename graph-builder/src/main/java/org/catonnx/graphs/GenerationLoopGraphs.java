@@ -367,6 +367,7 @@ public final class GenerationLoopGraphs {
                 Value token = body.where(body.squeeze(body.less(body.constInt64(t), nForced), 0),
                         body.squeeze(body.slice(forcedIds, 1, t, t + 1), 1), pick(body, last, spec.vocabSize()));
                 ids.add(body.unsqueeze(token, 1));
+                if (t == chunk - 1) break;   // the last token is only compressed: its prediction is the summary's
                 try (Graph.Scope sc = body.scope("token" + t)) {
                     Value h = fusedDecoderStep(bc, m.layers(), m.blockLength(), m.wte().forward(body.unsqueeze(token, 1)),
                             body.constInt64(t + m.tokenOffset()), body.add(summaries, body.constInt64(t)), cache);
