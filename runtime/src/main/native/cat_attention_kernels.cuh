@@ -17,6 +17,7 @@
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
+#include "cat_cuda_elem.cuh"
 #include <cmath>
 #include <cstdint>
 
@@ -55,14 +56,6 @@ constexpr int kTileK = 32;                        // keys per shared-memory stag
 constexpr int kMaxHeadDim = 128;
 constexpr int kPerLane = kMaxHeadDim / 32;
 
-template <typename T> __device__ __forceinline__ float Load(const T* p);
-template <> __device__ __forceinline__ float Load<float>(const float* p) { return *p; }
-template <> __device__ __forceinline__ float Load<__half>(const __half* p) { return __half2float(*p); }
-template <> __device__ __forceinline__ float Load<__nv_bfloat16>(const __nv_bfloat16* p) { return __bfloat162float(*p); }
-template <typename T> __device__ __forceinline__ T Store(float x);
-template <> __device__ __forceinline__ float Store<float>(float x) { return x; }
-template <> __device__ __forceinline__ __half Store<__half>(float x) { return __float2half_rn(x); }
-template <> __device__ __forceinline__ __nv_bfloat16 Store<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 
 template <typename T>
 __global__ void __launch_bounds__(kWarps * 32)
@@ -95,7 +88,7 @@ CatAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __
 #pragma unroll
     for (int t = 0; t < kPerLane; t++) {
       const int d = lane + 32 * t;
-      qr[r][t] = (qi[r] < N && d < hd) ? Load(q + qbase + (size_t)qi[r] * hd + d) * scale : 0.f;
+      qr[r][t] = (qi[r] < N && d < hd) ? Ld(q + qbase + (size_t)qi[r] * hd + d) * scale : 0.f;
       acc[r][t] = 0.f;
     }
   }
@@ -107,8 +100,8 @@ CatAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __
       const int c = e / hd, d = e - c * hd;
       const int cand = t0 + c;
       const int j = cand < first_block ? cand * S : local0 + (cand - first_block);
-      ks[c][d] = Load(k + kbase + (size_t)j * hd + d);
-      vs[c][d] = Load(v + kbase + (size_t)j * hd + d);
+      ks[c][d] = Ld(k + kbase + (size_t)j * hd + d);
+      vs[c][d] = Ld(v + kbase + (size_t)j * hd + d);
       if (d == 0) kpos[c] = j;
     }
     __syncthreads();
@@ -150,7 +143,7 @@ CatAttentionKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __
 #pragma unroll
     for (int t = 0; t < kPerLane; t++) {
       const int d = lane + 32 * t;
-      if (d < hd) y[qbase + (size_t)qi[r] * hd + d] = Store<T>(acc[r][t] * inv);
+      if (d < hd) y[qbase + (size_t)qi[r] * hd + d] = St<T>(acc[r][t] * inv);
     }
   }
 }
