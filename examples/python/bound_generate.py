@@ -39,6 +39,9 @@ def main():
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     ap.add_argument("--cuda-graph", action="store_true", help="capture the step once and replay it (CUDA only)")
+    ap.add_argument("--custom-ops-library", metavar="SO",
+                    help="cat-onnx's native library, for bundles exported with --attention custom (the runtime jar's "
+                         "native/linux-x86_64/libcatonnx_ops_cpu.so, or libcatonnx_ops_cuda.so with --device cuda)")
     args = ap.parse_args()
     if args.cuda_graph and args.device != "cuda":
         sys.exit("--cuda-graph needs --device cuda")
@@ -53,8 +56,8 @@ def main():
     step_entry = graph(manifest, "fixed_step", chunk)
     if step_entry is None:
         sys.exit("the bundle has no fixed_step graph: export it with --fixed-step-batch B")
-    if step_entry.get("custom_ops"):
-        sys.exit(f"{step_entry['file']} needs the cat-onnx custom-op library")
+    if step_entry.get("custom_ops") and not args.custom_ops_library:
+        sys.exit(f"{step_entry['file']} needs the cat-onnx custom-op library: pass --custom-ops-library")
     batch = step_entry["batch"]
 
     prompts = [[int(t) for t in s.split(",")] for s in args.ids]
@@ -74,6 +77,8 @@ def main():
         providers = [("CUDAExecutionProvider", {"enable_cuda_graph": "1" if args.cuda_graph else "0"})]
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    if args.custom_ops_library:
+        options.register_custom_ops_library(args.custom_ops_library)
 
     def session(entry):
         return ort.InferenceSession(os.path.join(args.bundle, entry["file"]), options, providers=providers)

@@ -12,6 +12,7 @@ import org.catonnx.models.RandomInit;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.nn.WeightSource;
 import org.catonnx.onnx.DType;
+import org.catonnx.runtime.CustomOps;
 import org.catonnx.runtime.ModelSession;
 import org.catonnx.runtime.OrtRuntime;
 import org.catonnx.runtime.SessionConfig;
@@ -76,7 +77,9 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--precision", defaultValue = "float32", description = "float32, float16 or bfloat16 (default: ${DEFAULT-VALUE})")
     String precision;
 
-    @Option(names = "--attention", defaultValue = "efficient", description = "CAT attention form: efficient or masked (default: ${DEFAULT-VALUE})")
+    @Option(names = "--attention", defaultValue = "efficient", description = "CAT attention form: efficient or masked (standard "
+            + "ONNX), or custom: our operators (CatAttention, CatDecodeAttention, SwiGlu), the fastest on a GPU; such a bundle "
+            + "loads where our native library is registered (the cat-onnx runtime does it; docs/BUNDLE.md) (default: ${DEFAULT-VALUE})")
     String attention;
 
     @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json to include")
@@ -102,7 +105,6 @@ final class ExportCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DType p = DType.parsePrecision(precision);
         AttentionForm form = AttentionForm.parse(attention);
-        if (form == AttentionForm.CUSTOM) throw new IllegalArgumentException("--attention custom needs the native library; bundles use efficient or masked");
         GraphOptions o = fused.applyTo(new GraphOptions(p, form));
         PrintStream log = json ? System.err : System.out;
 
@@ -132,7 +134,7 @@ final class ExportCommand implements Callable<Integer> {
         if (chunkSizes != null && !chunkSizes.isEmpty()) w.chunkSizes(chunkSizes.stream().mapToInt(Integer::intValue).toArray());
         if (!noVerify) {
             w.check((purpose, chunk, file) -> {
-                try (ModelSession s = OrtRuntime.get().open(file, SessionConfig.defaults())) {
+                try (ModelSession s = OrtRuntime.get().open(file, CustomOps.registerIfNeeded(SessionConfig.defaults(), form == AttentionForm.CUSTOM))) {
                     // loading is the check: every node resolved, every external tensor read
                 } catch (RuntimeException e) {
                     throw new java.io.IOException(file.getFileName() + " does not load in ONNX Runtime " + OrtRuntime.get().version()

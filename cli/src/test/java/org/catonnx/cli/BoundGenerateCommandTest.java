@@ -71,6 +71,33 @@ class BoundGenerateCommandTest {
         assertTrue(sampled.err().contains("greedy"), sampled.err());
     }
 
+    /**
+     * A bundle of the custom form (our operators: the fastest GPU path) records that it needs the
+     * library, and its bound, step and verify paths register it and agree; the portable form's
+     * tokens are the reference (float32: the operators compute what the standard ops do).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-cat", "tiny-dense"})
+    void customFormBundleAgreesWithThePortableOne(String preset) throws Exception {
+        Path custom = dir.resolve(preset + "-custom"), portable = dir.resolve(preset + "-portable");
+        BundleCommandsTest.Run e = run("export", "--preset", preset, "--attention", "custom", "--fixed-step-batch", "2", "-o", custom.toString());
+        assertEquals(0, e.code(), e.out() + e.err());
+        assertEquals(0, run("export", "--preset", preset, "--fixed-step-batch", "2", "-o", portable.toString()).code());
+        ObjectMapper m = new ObjectMapper();
+        assertTrue(m.readTree(custom.resolve("manifest.json").toFile()).get("custom_ops").asBoolean(), "manifest records the library");
+        assertTrue(!m.readTree(portable.resolve("manifest.json").toFile()).get("custom_ops").asBoolean());
+        String[] prompts = {"--ids", "3,1,4,1,5,9,2,6,5", "--ids", "2,7,1,8,2,8,1,8,2"};
+        JsonNode want = m.readTree(run(concat(new String[] {"generate", portable.toString(), "--max-new-tokens", "19", "--json"}, prompts)).out()).get("results");
+        for (boolean bound : new boolean[] {false, true}) {
+            String[] args = concat(new String[] {"generate", custom.toString(), "--max-new-tokens", "19", "--json"}, prompts);
+            BundleCommandsTest.Run g = run(bound ? concat(args, new String[] {"--bound"}) : args);
+            assertEquals(0, g.code(), g.err());
+            assertEquals(want, m.readTree(g.out()).get("results"), (bound ? "bound" : "step") + " decoding of the custom bundle");
+        }
+        BundleCommandsTest.Run v = run("verify", "--bundle", custom.toString());
+        assertEquals(0, v.code(), v.out() + v.err());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"tiny-cat"})
     void aBundleWithoutFixedStepGraphsSaysHowToGetThem(String preset) {

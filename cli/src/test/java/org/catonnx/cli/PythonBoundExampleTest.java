@@ -1,10 +1,11 @@
 package org.catonnx.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.catonnx.runtime.CustomOps;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -28,16 +29,20 @@ class PythonBoundExampleTest {
     @TempDir
     static Path dir;
 
+    /** The custom form (our operators) runs too, with our CPU library registered in Python's ONNX Runtime. */
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-cat", "tiny-dense"})
-    void pythonIoBindingGeneratesWhatTheStepDecoderDoes(String preset) throws Exception {
+    @CsvSource({"tiny-cat,efficient", "tiny-dense,efficient", "tiny-cat,custom", "tiny-dense,custom"})
+    void pythonIoBindingGeneratesWhatTheStepDecoderDoes(String preset, String attention) throws Exception {
         Assumptions.assumeTrue(Files.isRegularFile(SCRIPT), "no " + SCRIPT);
         Assumptions.assumeTrue(exec(List.of("python3", "-c", "import onnxruntime, numpy")).code == 0, "python3 with onnxruntime and numpy not installed");
-        Path bundle = dir.resolve(preset);
-        BundleCommandsTest.Run e = run("export", "--preset", preset, "--fixed-step-batch", "3", "-o", bundle.toString());
+        boolean custom = attention.equals("custom");
+        Assumptions.assumeTrue(!custom || CustomOps.cpuAvailable(), "native library not built");
+        Path bundle = dir.resolve(preset + "-" + attention);
+        BundleCommandsTest.Run e = run("export", "--preset", preset, "--attention", attention, "--fixed-step-batch", "3", "-o", bundle.toString());
         assertEquals(0, e.code(), e.out() + e.err());
         List<String> prompts = List.of("--ids", "1,2,3,4,5,6,7,8,9,10", "--ids", "9,8,7,6,5,4,3,2,1,0");
         List<String> py = new ArrayList<>(List.of("python3", SCRIPT.toString(), bundle.toString(), "--max-new-tokens", "21"));
+        if (custom) py.addAll(List.of("--custom-ops-library", CustomOps.cpuLibrary().toString()));
         py.addAll(prompts);
         Result p = exec(py);
         assertEquals(0, p.code, p.out);
