@@ -213,6 +213,24 @@ JNIEXPORT jint JNICALL BOUND(cudaDeviceCount)(JNIEnv*, jclass) {
 #endif
 }
 
+/** Bytes of the device's memory in use by every process (cudaMemGetInfo: total - free); -1 without CUDA. */
+JNIEXPORT jlong JNICALL BOUND(deviceMemoryUsed)(JNIEnv* env, jclass, jint device) {
+#ifdef CATONNX_WITH_CUDA
+  size_t free = 0, total = 0;
+  cudaError_t e = cudaSetDevice(device);
+  if (e == cudaSuccess) e = cudaMemGetInfo(&free, &total);
+  if (e != cudaSuccess) {
+    Throw(env, kInferenceException, CudaError("cudaMemGetInfo", e));
+    return -1;
+  }
+  return (jlong)(total - free);
+#else
+  (void)env;
+  (void)device;
+  return -1;
+#endif
+}
+
 /** A zero-filled buffer of bytes; device < 0: host memory. */
 JNIEXPORT jlong JNICALL BOUND(allocate)(JNIEnv* env, jclass, jint device, jlong bytes) {
   const size_t n = std::max<size_t>((size_t)bytes, 1);

@@ -125,6 +125,8 @@ public final class GenerationBenchmark {
         return rows;
     }
 
+    private static final double MIB = 1 << 20;
+
     /** Bound-mode rows of one model: one generator per batch size (its graphs have a fixed batch). */
     private static List<Row> bound(Settings s, ModelSpec spec, RandomInit weights, String name, int chunk, int n, Consumer<String> progress) {
         boolean cuda = s.session.device() == Device.CUDA || (s.session.device() == Device.AUTO && OrtRuntime.cudaAvailable());
@@ -133,12 +135,21 @@ public final class GenerationBenchmark {
                 .withGpuMemLimitBytes(s.session.gpuMemLimitBytes()).withIntraOpThreads(s.session.intraOpThreads());
         List<Row> rows = new ArrayList<>();
         for (int batch : s.batches) {
+            long m0 = rt.deviceMemoryUsed();
             try (BoundGenerator gen = BoundGenerator.open(rt, spec, weights, chunk, batch, s.options, so)) {
+                long m1 = rt.deviceMemoryUsed();
                 List<long[]> prompts = prompts(batch, s.prompt, s.vocab);
                 gen.generate(prompts, Math.min(n, 2 * Math.max(chunk, 4)));      // warm-up (and CUDA graph capture)
+                long m2 = rt.deviceMemoryUsed();
                 long t0 = System.nanoTime();
                 List<long[]> out = gen.generate(prompts, n);
                 double sec = (System.nanoTime() - t0) / 1e9;
+                if (m0 >= 0) {
+                    progress.accept(String.format("%s chunk %d batch %d device memory in use: %.0f MiB before opening; +%.0f MiB "
+                                    + "sessions opened and buffers bound (caches %.0f MiB); +%.0f MiB warm-up and graph capture; +%.0f MiB timed run",
+                            name, chunk, batch, m0 / MIB, (m1 - m0) / MIB, batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes) / MIB,
+                            (m2 - m1) / MIB, (rt.deviceMemoryUsed() - m2) / MIB));
+                }
                 Row r = new Row(name, chunk, batch, "bound", out.get(0).length, sec,
                         batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes));
                 rows.add(r);

@@ -76,6 +76,9 @@ final class BoundNative {
 
     static native long allocate(int device, long bytes);
 
+    /** Device memory in use (all processes), bytes; -1 without CUDA. */
+    static native long deviceMemoryUsed(int device);
+
     static native void free(int device, long address);
 
     /** {@code bytes} from the primitive array {@code src} (from byte {@code arrayOffset}) to {@code address + offset}. */

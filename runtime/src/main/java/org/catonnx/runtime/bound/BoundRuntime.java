@@ -65,6 +65,14 @@ public final class BoundRuntime {
         return BoundNative.library();
     }
 
+    /**
+     * Bytes of this runtime's GPU in use right now, by every process (the CUDA context included);
+     * -1 on the CPU. For attributing memory to stages, e.g. sessions opened vs graphs captured.
+     */
+    public long deviceMemoryUsed() {
+        return device < 0 ? -1 : BoundNative.deviceMemoryUsed(device);
+    }
+
     /** Whether {@link #cpu()} can be used here (false where the native library was not built). */
     public static boolean cpuAvailable() {
         try {
