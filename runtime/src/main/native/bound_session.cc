@@ -87,6 +87,14 @@ std::string DeviceStream(int device, cudaStream_t* out) {
   *out = it->second;
   return {};
 }
+
+/** DeviceStream for JNI entry points: false, with InferenceException pending, when it fails. */
+bool StreamOrThrow(JNIEnv* env, int device, cudaStream_t* out) {
+  const std::string err = DeviceStream(device, out);
+  if (err.empty()) return true;
+  Throw(env, kInferenceException, err);
+  return false;
+}
 #endif
 
 /** GetStringUTFChars for a scope; c is null (with an exception pending) when out of memory. */
@@ -156,11 +164,7 @@ char* AsPtr(jlong p) { return reinterpret_cast<char*>(p); }
 bool AppendCuda(JNIEnv* env, OrtSessionOptions* options, int device, bool cuda_graph, bool tf32, int64_t mem_limit) {
 #ifdef CATONNX_WITH_CUDA
   cudaStream_t stream = nullptr;
-  const std::string err = DeviceStream(device, &stream);
-  if (!err.empty()) {
-    Throw(env, kInferenceException, err);
-    return false;
-  }
+  if (!StreamOrThrow(env, device, &stream)) return false;
 #endif
   OrtCUDAProviderOptionsV2* cuda = nullptr;
   if (!Ok(env, g_ort->CreateCUDAProviderOptions(&cuda), "CreateCUDAProviderOptions")) return false;
@@ -254,9 +258,7 @@ JNIEXPORT jlong JNICALL BOUND(allocate)(JNIEnv* env, jclass, jint device, jlong 
     return 0;
   }
   cudaStream_t stream = nullptr;
-  const std::string err = DeviceStream(device, &stream);
-  if (!err.empty()) {
-    Throw(env, kInferenceException, err);
+  if (!StreamOrThrow(env, device, &stream)) {
     cudaFree(p);
     return 0;
   }
@@ -402,11 +404,10 @@ JNIEXPORT void JNICALL BOUND(run)(JNIEnv* env, jclass, jlong handle) {
 #ifdef CATONNX_WITH_CUDA
     // the copy ORT makes here is not ordered after copies still queued on our stream
     cudaStream_t stream = nullptr;
-    std::string err = DeviceStream(s->device, &stream);
-    cudaError_t e = err.empty() ? cudaStreamSynchronize(stream) : cudaSuccess;
-    if (err.empty() && e != cudaSuccess) err = CudaError("cudaStreamSynchronize", e);
-    if (!err.empty()) {
-      Throw(env, kInferenceException, err);
+    if (!StreamOrThrow(env, s->device, &stream)) return;
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) {
+      Throw(env, kInferenceException, CudaError("cudaStreamSynchronize", e));
       return;
     }
 #endif

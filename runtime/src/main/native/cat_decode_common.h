@@ -43,7 +43,6 @@ struct DecodeProblem {
   // k and v point into q's buffer and all three strides are (H+2*Hkv)*hd.
   const void *q = nullptr, *k = nullptr, *v = nullptr, *past_k = nullptr, *past_v = nullptr;
   int64_t q_stride = 0, kv_stride = 0;
-  bool packed = false;
   const int32_t* seqlens = nullptr;
   // rotary (R > 0): position int64 [npos] (npos 1 or B), cos/sin [P, R/2]
   int64_t R = 0, P = 1, npos = 0;
@@ -77,19 +76,19 @@ inline OrtStatus* PrepareDecode(const DecodeAttrs& a, OrtKernelContext* ctx, Dec
   if (rotary && !(in[7] && in[8])) return DecodeFail("cos_cache and sin_cache must be given together");
   if (rotary && !in[6]) return DecodeFail("position (int64) is required with cos_cache/sin_cache");
   if (!rotary && in[6]) return DecodeFail("position is given without cos_cache/sin_cache");
-  p.packed = !in[1];
+  const bool packed = !in[1];
   for (size_t i : {1, 2, 3, 4, 7, 8})
     if (in[i] && t[i] != t[0]) return DecodeFail(std::string(names[i]) + " must have q's element type");
   if (t[0] != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT && t[0] != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 &&
       t[0] != ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16)
     return DecodeFail("element type must be float32, float16 or bfloat16");
   if (t[5] != ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32) return DecodeFail("seqlens must be int32");
-  if (d[0].size() != 3 || d[0][1] != 1 || (!p.packed && (d[1].size() != 3 || d[2].size() != 3)))
+  if (d[0].size() != 3 || d[0][1] != 1 || (!packed && (d[1].size() != 3 || d[2].size() != 3)))
     return DecodeFail("q, k, v must be [B, 1, heads*head_dim]");
   if (d[3].size() != 4 || d[3] != d[4]) return DecodeFail("past_k and past_v must be one shape [B, kv_heads, S, head_dim]");
   p.B = d[0][0]; p.H = a.heads; p.Hkv = a.kv_heads; p.S = d[3][2]; p.hd = d[3][3];
   if (d[3][0] != p.B || d[3][1] != p.Hkv) return DecodeFail("past [B, kv_heads, S, head_dim] does not match q's batch or kv_num_heads");
-  if (p.packed) {
+  if (packed) {
     const int64_t width = (p.H + 2 * p.Hkv) * p.hd;
     if (d[0][2] != width)
       return DecodeFail("packed q|k|v must be [B,1,(num_heads+2*kv_num_heads)*head_dim] = [B,1," + std::to_string(width) +
@@ -125,7 +124,7 @@ inline OrtStatus* PrepareDecode(const DecodeAttrs& a, OrtKernelContext* ctx, Dec
   const size_t es = p.ElementBytes();
   p.q = ptr[0]; p.past_k = ptr[3]; p.past_v = ptr[4];
   p.seqlens = static_cast<const int32_t*>(ptr[5]);
-  if (p.packed) {
+  if (packed) {
     p.q_stride = p.kv_stride = (p.H + 2 * p.Hkv) * p.hd;
     p.k = static_cast<const char*>(p.q) + (size_t)(p.H * p.hd) * es;
     p.v = static_cast<const char*>(p.q) + (size_t)((p.H + p.Hkv) * p.hd) * es;
