@@ -24,6 +24,8 @@
 
 #ifdef CATONNX_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "device_pool.h"
 #endif
 
 using catonnx::g_ort;
@@ -95,6 +97,71 @@ bool StreamOrThrow(JNIEnv* env, int device, cudaStream_t* out) {
   Throw(env, kInferenceException, err);
   return false;
 }
+
+/** ONNX Runtime's view of a DevicePool: an OrtAllocator over CUDA device memory. */
+struct PoolAllocator : OrtAllocator {
+  catonnx::DevicePool* pool = nullptr;
+  OrtMemoryInfo* info = nullptr;
+
+  static void* ORT_API_CALL AllocFn(OrtAllocator* a, size_t n) { return static_cast<PoolAllocator*>(a)->pool->Alloc(n, true, nullptr); }
+  static void* ORT_API_CALL ReserveFn(OrtAllocator* a, size_t n) { return static_cast<PoolAllocator*>(a)->pool->Alloc(n, false, nullptr); }
+  static void ORT_API_CALL FreeFn(OrtAllocator* a, void* p) { static_cast<PoolAllocator*>(a)->pool->Free(p); }
+  static const OrtMemoryInfo* ORT_API_CALL InfoFn(const OrtAllocator* a) { return static_cast<const PoolAllocator*>(a)->info; }
+};
+
+/**
+ * The device's pool (created on first use, never destroyed: sessions may outlive any owner).
+ * register_with_ort: also make it ONNX Runtime's shared allocator for the device (once).
+ * Returns an error message, empty on success.
+ */
+std::string Pool(int device, bool register_with_ort, catonnx::DevicePool** out) {
+  static std::mutex lock;
+  static std::map<int, PoolAllocator*> pools;
+  std::lock_guard<std::mutex> guard(lock);
+  PoolAllocator*& a = pools[device];
+  if (!a) {
+    a = new PoolAllocator();
+    a->pool = new catonnx::DevicePool(device);
+    a->version = ORT_API_VERSION;
+    a->Alloc = PoolAllocator::AllocFn;
+    a->Free = PoolAllocator::FreeFn;
+    a->Info = PoolAllocator::InfoFn;
+    a->Reserve = PoolAllocator::ReserveFn;  // never from the cache (see device_pool.h)
+  }
+  if (register_with_ort && !a->info) {
+    OrtMemoryInfo* info = nullptr;
+    OrtStatus* st = g_ort->CreateMemoryInfo("Cuda", OrtDeviceAllocator, device, OrtMemTypeDefault, &info);
+    if (!st) {
+      a->info = info;
+      st = g_ort->RegisterAllocator(g_env, a);
+      if (st) a->info = nullptr;
+    }
+    if (st) {
+      std::string msg = std::string("cannot register the device pool with ONNX Runtime: ") + g_ort->GetErrorMessage(st);
+      g_ort->ReleaseStatus(st);
+      if (info) g_ort->ReleaseMemoryInfo(info);
+      return msg;
+    }
+  }
+  *out = a->pool;
+  return {};
+}
+
+/** Pool for JNI entry points: null, with InferenceException pending, when it fails. */
+catonnx::DevicePool* PoolOrThrow(JNIEnv* env, int device, bool register_with_ort) {
+  catonnx::DevicePool* pool = nullptr;
+  const std::string err = Pool(device, register_with_ort, &pool);
+  if (err.empty()) return pool;
+  Throw(env, kInferenceException, err);
+  return nullptr;
+}
+
+/** Tags the device pool's allocations on this thread with a session for a scope (see device_pool.h). */
+struct PoolTag {
+  int64_t saved;
+  explicit PoolTag(int64_t tag) : saved(catonnx::DevicePool::CurrentTag()) { catonnx::DevicePool::CurrentTag() = tag; }
+  ~PoolTag() { catonnx::DevicePool::CurrentTag() = saved; }
+};
 #endif
 
 /** GetStringUTFChars for a scope; c is null (with an exception pending) when out of memory. */
@@ -140,6 +207,7 @@ std::string Transfer(int device, void* dst, const void* src, size_t n, Dir dir) 
 struct Session {
   int device = -1;            // CUDA device, -1: CPU
   bool rebind_inputs = true;  // see run()
+  bool pooled = false;        // ORT allocates from the device pool (device_pool.h), tagged with this session
   OrtSessionOptions* options = nullptr;
   OrtSession* session = nullptr;
   OrtIoBinding* binding = nullptr;
@@ -201,6 +269,12 @@ JNIEXPORT void JNICALL BOUND(init)(JNIEnv* env, jclass) {
     return;
   }
   if (!g_env) Ok(env, g_ort->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "cat-onnx", &g_env), "CreateEnv");
+#ifdef CATONNX_WITH_CUDA
+  // cuBLAS gives each handle (ORT: one per session) a workspace pool of its own, outside every
+  // allocator: 160 MiB of the H200's memory for CAT's two generation sessions. Their GEMMs have
+  // M = batch rows and ran no slower without it (docs/PERFORMANCE.md). A user's own setting wins.
+  setenv("CUBLAS_WORKSPACE_CONFIG", ":16:1", 0);
+#endif
 }
 
 /** CUDA devices visible to this process; 0 without CUDA (no driver, no GPU, or the CPU library). */
@@ -235,6 +309,28 @@ JNIEXPORT jlong JNICALL BOUND(deviceMemoryUsed)(JNIEnv* env, jclass, jint device
 #endif
 }
 
+/**
+ * The device pool's counts: {allocated, peak allocated, reserved} bytes (device_pool.h); with
+ * resetPeak, the peak restarts from what is allocated now. Null without CUDA.
+ */
+JNIEXPORT jlongArray JNICALL BOUND(poolStats)(JNIEnv* env, jclass, jint device, jboolean resetPeak) {
+#ifdef CATONNX_WITH_CUDA
+  catonnx::DevicePool* pool = PoolOrThrow(env, device, false);
+  if (!pool) return nullptr;
+  const catonnx::PoolStats st = pool->Stats();
+  if (resetPeak) pool->ResetPeak();
+  const jlong v[3] = {st.allocated, st.peak_allocated, st.reserved};
+  jlongArray out = env->NewLongArray(3);
+  if (out) env->SetLongArrayRegion(out, 0, 3, v);
+  return out;
+#else
+  (void)env;
+  (void)device;
+  (void)resetPeak;
+  return nullptr;
+#endif
+}
+
 /** A zero-filled buffer of bytes; device < 0: host memory. */
 JNIEXPORT jlong JNICALL BOUND(allocate)(JNIEnv* env, jclass, jint device, jlong bytes) {
   const size_t n = std::max<size_t>((size_t)bytes, 1);
@@ -249,24 +345,24 @@ JNIEXPORT jlong JNICALL BOUND(allocate)(JNIEnv* env, jclass, jint device, jlong 
     return reinterpret_cast<jlong>(p);
   }
 #ifdef CATONNX_WITH_CUDA
-  void* p = nullptr;
-  cudaError_t e = cudaSetDevice(device);
-  if (e == cudaSuccess) e = cudaMalloc(&p, n);
-  if (e != cudaSuccess) {
-    Throw(env, kInferenceException, CudaError("cudaMalloc", e) + " (" + std::to_string(bytes) + " bytes on device " +
-                                        std::to_string(device) + ")");
+  catonnx::DevicePool* pool = PoolOrThrow(env, device, false);
+  if (!pool) return 0;
+  std::string err;
+  void* p = pool->Alloc(n, false, &err);  // counted with ORT's allocations, never cached
+  if (!p) {
+    Throw(env, kInferenceException, err + " (a buffer of " + std::to_string(bytes) + " bytes on device " + std::to_string(device) + ")");
     return 0;
   }
   cudaStream_t stream = nullptr;
   if (!StreamOrThrow(env, device, &stream)) {
-    cudaFree(p);
+    pool->Free(p);
     return 0;
   }
-  e = cudaMemsetAsync(p, 0, n, stream);
+  cudaError_t e = cudaMemsetAsync(p, 0, n, stream);
   if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
   if (e != cudaSuccess) {
     Throw(env, kInferenceException, CudaError("cudaMemset", e));
-    cudaFree(p);
+    pool->Free(p);
     return 0;
   }
   return reinterpret_cast<jlong>(p);
@@ -282,8 +378,9 @@ JNIEXPORT void JNICALL BOUND(free)(JNIEnv* env, jclass, jint device, jlong ptr) 
     return;
   }
 #ifdef CATONNX_WITH_CUDA
-  cudaError_t e = cudaSetDevice(device);
-  if (e == cudaSuccess) e = cudaFree(AsPtr(ptr));
+  catonnx::DevicePool* pool = PoolOrThrow(env, device, false);
+  if (!pool) return;
+  const cudaError_t e = pool->Free(AsPtr(ptr));
   if (e != cudaSuccess) Throw(env, kInferenceException, CudaError("cudaFree", e));
 #else
   Throw(env, kIllegalState, kNoCuda);
@@ -315,7 +412,7 @@ JNIEXPORT void JNICALL BOUND(copy)(JNIEnv* env, jclass, jint device, jlong dst, 
 
 /** Opens a session (graph optimization ALL) and its binding; device < 0: CPU provider. Returns the handle. */
 JNIEXPORT jlong JNICALL BOUND(openSession)(JNIEnv* env, jclass, jstring model, jint device, jboolean cudaGraph, jboolean tf32,
-                         jlong gpuMemLimit, jint intraOpThreads, jobjectArray customOpLibraries) {
+                         jlong gpuMemLimit, jint intraOpThreads, jobjectArray customOpLibraries, jboolean devicePool) {
   auto s = std::make_unique<Session>();
   if (!Ok(env, g_ort->CreateSessionOptions(&s->options), "CreateSessionOptions")) return 0;
   if (!Ok(env, g_ort->SetSessionGraphOptimizationLevel(s->options, ORT_ENABLE_ALL), "SetSessionGraphOptimizationLevel"))
@@ -333,6 +430,16 @@ JNIEXPORT jlong JNICALL BOUND(openSession)(JNIEnv* env, jclass, jstring model, j
   if (device >= 0 && !AppendCuda(env, s->options, device, cudaGraph, tf32, gpuMemLimit)) return 0;
   s->device = device;
   s->rebind_inputs = device >= 0 && !cudaGraph;
+#ifdef CATONNX_WITH_CUDA
+  if (device >= 0 && devicePool) {
+    if (!PoolOrThrow(env, device, true)) return 0;
+    if (!Ok(env, g_ort->AddSessionConfigEntry(s->options, "session.use_env_allocators", "1"), "AddSessionConfigEntry")) return 0;
+    s->pooled = true;
+  }
+  PoolTag tag(reinterpret_cast<int64_t>(s.get()));
+#else
+  (void)devicePool;
+#endif
   {
     Utf path(env, model);
     if (!path.c) return 0;
@@ -414,9 +521,32 @@ JNIEXPORT void JNICALL BOUND(run)(JNIEnv* env, jclass, jlong handle) {
     for (auto& kv : s->inputs)
       if (!Ok(env, g_ort->BindInput(s->binding, kv.first.c_str(), kv.second), "BindInput " + kv.first)) return;
   }
+#ifdef CATONNX_WITH_CUDA
+  PoolTag tag(handle);
+#endif
   Ok(env, g_ort->RunWithBinding(s->session, s->run_options, s->binding), "Run");
 }
 
-JNIEXPORT void JNICALL BOUND(closeSession)(JNIEnv*, jclass, jlong handle) { delete AsSession(handle); }
+JNIEXPORT void JNICALL BOUND(closeSession)(JNIEnv* env, jclass, jlong handle) {
+  Session* s = AsSession(handle);
+  const int device = s->device;
+  const bool pooled = s->pooled;
+  {
+#ifdef CATONNX_WITH_CUDA
+    PoolTag tag(handle);
+#endif
+    delete s;
+  }
+#ifdef CATONNX_WITH_CUDA
+  if (pooled) {
+    catonnx::DevicePool* pool = PoolOrThrow(env, device, false);
+    if (pool) pool->Trim(handle);  // the session's cached blocks: nobody else may use them
+  }
+#else
+  (void)env;
+  (void)device;
+  (void)pooled;
+#endif
+}
 
 }  // extern "C"

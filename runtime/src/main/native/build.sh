@@ -148,7 +148,7 @@ if [ -z "$NVCC" ]; then
   say "CUDA library skipped: nvcc not found (the CPU library is built)"; exit 0
 fi
 CUDA_SRC=("$HERE/cat_attention_cuda.cu" "$HERE/cat_decode_cuda.cu" "$HERE/cat_swiglu_cuda.cu" "${CPU_SRC[@]}")
-if newer "$CUDA_LIB" "${CUDA_SRC[@]}" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_cuda_elem.cuh" "${COMMON[@]}"; then
+if newer "$CUDA_LIB" "${CUDA_SRC[@]}" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_cuda_elem.cuh" "$HERE/device_pool.h" "${COMMON[@]}"; then
   GENCODE=()
   for a in ${CATONNX_CUDA_ARCHS:-90 80}; do GENCODE+=(-gencode "arch=compute_$a,code=sm_$a"); done
   first=${CATONNX_CUDA_ARCHS:-90}; first=${first%% *}

@@ -2,6 +2,7 @@ package org.catonnx.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.catonnx.nn.GraphOptions;
 import org.catonnx.nn.AttentionForm;
 import org.catonnx.onnx.DType;
@@ -49,6 +50,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cuda-graph", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "bound mode on CUDA: capture each step graph once and replay it (--no-cuda-graph: plain runs)")
     boolean cudaGraph;
+
+    @Option(names = "--device-pool", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "bound mode on CUDA: sessions allocate from one counted device pool (--no-device-pool: an ONNX Runtime arena per session)")
+    boolean devicePool;
     @Option(names = "--dense", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "include the dense baseline (--no-dense: CAT only)")
     boolean dense;
@@ -93,6 +98,7 @@ final class BenchCommand implements Callable<Integer> {
         s.loop = modes.contains("loop");
         s.bound = modes.contains("bound");
         s.cudaGraph = cudaGraph;
+        s.devicePool = devicePool;
         s.options = fused.applyTo(new GraphOptions(DType.parsePrecision(precision), AttentionForm.parse(attention)));
         s.session = SessionConfig.defaults().withDevice(Device.parse(device)).withProfilingPrefix(profile);
         long t0 = System.nanoTime();
@@ -103,10 +109,11 @@ final class BenchCommand implements Callable<Integer> {
             ObjectMapper m = new ObjectMapper();
             ArrayNode arr = m.createArrayNode();
             for (GenerationBenchmark.Row r : rows) {
-                arr.addObject().put("model", r.model).put("chunk", r.chunk).put("batch", r.batch).put("mode", r.mode)
+                ObjectNode o = arr.addObject().put("model", r.model).put("chunk", r.chunk).put("batch", r.batch).put("mode", r.mode)
                         .put("new_tokens", r.newTokens).put("seconds", r.seconds).put("tokens_per_second", r.tokensPerSecond())
                         .put("cache_bytes", r.cacheBytes).put("speedup_vs_dense", speedup(rows, r))
                         .put("cache_vs_dense", cacheRatio(rows, r));
+                if (r.peakAllocatedBytes >= 0) o.put("peak_allocated_bytes", r.peakAllocatedBytes);
             }
             System.out.println(m.writerWithDefaultPrettyPrinter().writeValueAsString(arr));
         } else {

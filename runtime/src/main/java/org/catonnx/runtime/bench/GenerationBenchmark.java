@@ -37,6 +37,8 @@ public final class GenerationBenchmark {
         public boolean step = true, loop = true;
         /** bound mode (BoundGenerator): fixed-shape step graphs over device-resident buffers; cudaGraph replays them on CUDA */
         public boolean bound = false, cudaGraph = true;
+        /** bound mode on CUDA: sessions allocate from the runtime's device pool (BoundSession.Options.devicePool) */
+        public boolean devicePool = true;
         /** include the dense baseline (off to measure CAT alone, e.g. for its own peak memory) */
         public boolean dense = true;
         public GraphOptions options = GraphOptions.defaults();
@@ -56,8 +58,15 @@ public final class GenerationBenchmark {
         public final int newTokens;
         public final double seconds;
         public final long cacheBytes;
+        /** Peak of the device pool's allocated bytes over the run (as torch.cuda.max_memory_allocated); -1: not counted. */
+        public final long peakAllocatedBytes;
 
         public Row(String model, int chunk, int batch, String mode, int newTokens, double seconds, long cacheBytes) {
+            this(model, chunk, batch, mode, newTokens, seconds, cacheBytes, -1);
+        }
+
+        public Row(String model, int chunk, int batch, String mode, int newTokens, double seconds, long cacheBytes,
+                   long peakAllocatedBytes) {
             this.model = model;
             this.chunk = chunk;
             this.batch = batch;
@@ -65,6 +74,7 @@ public final class GenerationBenchmark {
             this.newTokens = newTokens;
             this.seconds = seconds;
             this.cacheBytes = cacheBytes;
+            this.peakAllocatedBytes = peakAllocatedBytes;
         }
 
         public double tokensPerSecond() {
@@ -131,11 +141,12 @@ public final class GenerationBenchmark {
     private static List<Row> bound(Settings s, ModelSpec spec, RandomInit weights, String name, int chunk, int n, Consumer<String> progress) {
         boolean cuda = s.session.device() == Device.CUDA || (s.session.device() == Device.AUTO && OrtRuntime.cudaAvailable());
         BoundRuntime rt = cuda ? BoundRuntime.cuda(s.session.cudaDeviceId()) : BoundRuntime.cpu();
-        BoundSession.Options so = BoundSession.Options.defaults().withCudaGraph(cuda && s.cudaGraph).withTf32(s.session.tf32())
+        BoundSession.Options so = BoundSession.Options.defaults().withCudaGraph(cuda && s.cudaGraph).withDevicePool(s.devicePool).withTf32(s.session.tf32())
                 .withGpuMemLimitBytes(s.session.gpuMemLimitBytes()).withIntraOpThreads(s.session.intraOpThreads());
         List<Row> rows = new ArrayList<>();
         for (int batch : s.batches) {
             long m0 = rt.deviceMemoryUsed();
+            if (m0 >= 0) rt.poolStats(true);
             try (BoundGenerator gen = BoundGenerator.open(rt, spec, weights, chunk, batch, s.options, so)) {
                 long m1 = rt.deviceMemoryUsed();
                 List<long[]> prompts = prompts(batch, s.prompt, s.vocab);
@@ -144,14 +155,18 @@ public final class GenerationBenchmark {
                 long t0 = System.nanoTime();
                 List<long[]> out = gen.generate(prompts, n);
                 double sec = (System.nanoTime() - t0) / 1e9;
-                if (m0 >= 0) {
+                BoundRuntime.PoolStats pool = m0 >= 0 ? rt.poolStats(false) : null;
+                if (pool != null) {
                     progress.accept(String.format("%s chunk %d batch %d device memory in use: %.0f MiB before opening; +%.0f MiB "
                                     + "sessions opened and buffers bound (caches %.0f MiB); +%.0f MiB warm-up and graph capture; +%.0f MiB timed run",
                             name, chunk, batch, m0 / MIB, (m1 - m0) / MIB, batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes) / MIB,
                             (m2 - m1) / MIB, (rt.deviceMemoryUsed() - m2) / MIB));
+                    progress.accept(String.format("%s chunk %d batch %d device pool: peak allocated %.0f MiB (what "
+                                    + "torch.cuda.max_memory_allocated counts: weights, caches, activations, workspaces), reserved %.0f MiB",
+                            name, chunk, batch, pool.peakAllocated() / MIB, pool.reserved() / MIB));
                 }
                 Row r = new Row(name, chunk, batch, "bound", out.get(0).length, sec,
-                        batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes));
+                        batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes), pool == null ? -1 : pool.peakAllocated());
                 rows.add(r);
                 progress.accept(String.format("%s chunk %d batch %d bound%s: %.1f tokens/s; step runs %d in %.2f s, compress runs %d in %.2f s, host<->device copies %.2f s",
                         name, chunk, batch, so.cudaGraph() ? " (CUDA graphs)" : "", r.tokensPerSecond(),

@@ -81,6 +81,9 @@ final class BoundNative {
 
     static native void free(int device, long address);
 
+    /** The device pool's {allocated, peak allocated, reserved} bytes; resetPeak restarts the peak. Null without CUDA. */
+    static native long[] poolStats(int device, boolean resetPeak);
+
     /** {@code bytes} from the primitive array {@code src} (from byte {@code arrayOffset}) to {@code address + offset}. */
     static native void write(int device, long address, long offset, Object src, long arrayOffset, long bytes);
 
@@ -90,7 +93,7 @@ final class BoundNative {
     static native void copy(int device, long dst, long dstOffset, long src, long srcOffset, long bytes);
 
     static native long openSession(String model, int device, boolean cudaGraph, boolean tf32, long gpuMemLimitBytes,
-                                   int intraOpThreads, String[] customOpLibraries);
+                                   int intraOpThreads, String[] customOpLibraries, boolean devicePool);
 
     static native String[] names(long session, boolean outputs);
 

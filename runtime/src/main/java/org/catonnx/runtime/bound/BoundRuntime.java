@@ -39,6 +39,10 @@ public final class BoundRuntime {
     /**
      * Device buffers and the CUDA provider on device {@code deviceId}.
      *
+     * <p>Loading the CUDA library sets {@code CUBLAS_WORKSPACE_CONFIG=:16:1} for this process unless it is
+     * set already: cuBLAS would otherwise hold a workspace per session outside every allocator (160 MiB
+     * for CAT's two generation sessions on an H200), which batch-sized decode GEMMs do not need.
+     *
      * @throws ProviderUnavailableException when ONNX Runtime has no CUDA provider, the CUDA library was
      *     not built, this JVM already loaded the CPU library, or there is no such GPU
      */
@@ -72,6 +76,23 @@ public final class BoundRuntime {
     public long deviceMemoryUsed() {
         return device < 0 ? -1 : BoundNative.deviceMemoryUsed(device);
     }
+
+    /**
+     * Device memory the CUDA runtime's allocations hold, as PyTorch's allocator counts it: what
+     * ONNX Runtime's sessions opened with {@link BoundSession.Options#devicePool} and this runtime's
+     * buffers were handed out (now and at peak) and what the pool holds from the driver. The CUDA
+     * context, loaded kernels and library handles are outside it. Null on the CPU.
+     *
+     * @param resetPeak restart the peak from what is allocated now, after reading it
+     */
+    public PoolStats poolStats(boolean resetPeak) {
+        if (device < 0) return null;
+        long[] v = BoundNative.poolStats(device, resetPeak);
+        return new PoolStats(v[0], v[1], v[2]);
+    }
+
+    /** Bytes counted by the device pool: handed out now, handed out at peak, held from the driver. */
+    public record PoolStats(long allocated, long peakAllocated, long reserved) {}
 
     /** Whether {@link #cpu()} can be used here (false where the native library was not built). */
     public static boolean cpuAvailable() {

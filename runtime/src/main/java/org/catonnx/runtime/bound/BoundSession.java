@@ -37,12 +37,15 @@ public final class BoundSession implements AutoCloseable {
      * @param cudaGraph         let ONNX Runtime capture and replay CUDA graphs (CUDA only; every node must run
      *                          on CUDA, and bindings and shapes must not change between runs)
      * @param tf32              allow TF32 matmuls on CUDA (ignored on CPU); off so float32 results match references
-     * @param gpuMemLimitBytes  CUDA arena limit, 0 = none (ignored on CPU)
+     * @param gpuMemLimitBytes  CUDA arena limit, 0 = none (ignored on CPU); a limit gives the session ONNX
+     *                          Runtime's own arena instead of the device pool
      * @param intraOpThreads    0 = ONNX Runtime's default
      * @param customOpLibraries shared libraries registered with the session, in order
+     * @param devicePool        on CUDA, ONNX Runtime allocates from the runtime's device pool (one per
+     *                          device, counted: {@link BoundRuntime#poolStats}) instead of an arena per session
      */
     public record Options(boolean cudaGraph, boolean tf32, long gpuMemLimitBytes, int intraOpThreads,
-                          List<Path> customOpLibraries) {
+                          List<Path> customOpLibraries, boolean devicePool) {
         public Options {
             if (gpuMemLimitBytes < 0) throw new IllegalArgumentException("gpuMemLimitBytes must be >= 0, got " + gpuMemLimitBytes);
             if (intraOpThreads < 0) throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
@@ -50,30 +53,34 @@ public final class BoundSession implements AutoCloseable {
         }
 
         public static Options defaults() {
-            return new Options(false, false, 0, 0, List.of());
+            return new Options(false, false, 0, 0, List.of(), true);
         }
 
         public Options withCudaGraph(boolean on) {
-            return new Options(on, tf32, gpuMemLimitBytes, intraOpThreads, customOpLibraries);
+            return new Options(on, tf32, gpuMemLimitBytes, intraOpThreads, customOpLibraries, devicePool);
         }
 
         public Options withTf32(boolean on) {
-            return new Options(cudaGraph, on, gpuMemLimitBytes, intraOpThreads, customOpLibraries);
+            return new Options(cudaGraph, on, gpuMemLimitBytes, intraOpThreads, customOpLibraries, devicePool);
         }
 
         public Options withGpuMemLimitBytes(long bytes) {
-            return new Options(cudaGraph, tf32, bytes, intraOpThreads, customOpLibraries);
+            return new Options(cudaGraph, tf32, bytes, intraOpThreads, customOpLibraries, devicePool);
         }
 
         public Options withIntraOpThreads(int n) {
-            return new Options(cudaGraph, tf32, gpuMemLimitBytes, n, customOpLibraries);
+            return new Options(cudaGraph, tf32, gpuMemLimitBytes, n, customOpLibraries, devicePool);
+        }
+
+        public Options withDevicePool(boolean on) {
+            return new Options(cudaGraph, tf32, gpuMemLimitBytes, intraOpThreads, customOpLibraries, on);
         }
 
         /** Appends one library to {@link #customOpLibraries()}. */
         public Options withCustomOpLibrary(Path lib) {
             List<Path> libs = new ArrayList<>(customOpLibraries);
             libs.add(Objects.requireNonNull(lib, "lib"));
-            return new Options(cudaGraph, tf32, gpuMemLimitBytes, intraOpThreads, libs);
+            return new Options(cudaGraph, tf32, gpuMemLimitBytes, intraOpThreads, libs, devicePool);
         }
     }
 
@@ -90,7 +97,8 @@ public final class BoundSession implements AutoCloseable {
         this.device = device;
         this.label = model.toString();
         this.handle = BoundNative.openSession(model.toAbsolutePath().toString(), device, options.cudaGraph(), options.tf32(),
-                options.gpuMemLimitBytes(), options.intraOpThreads(), libs);
+                options.gpuMemLimitBytes(), options.intraOpThreads(), libs,
+                options.devicePool() && options.gpuMemLimitBytes() == 0);
         boolean ok = false;
         try {
             this.inputNames = List.of(BoundNative.names(handle, false));

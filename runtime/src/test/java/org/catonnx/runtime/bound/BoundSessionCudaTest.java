@@ -120,4 +120,35 @@ class BoundSessionCudaTest {
             assertThrows(IllegalArgumentException.class, () -> s.bindInput("x", host), "a host buffer on a CUDA session");
         }
     }
+    @Test
+    void devicePoolCountsBuffersAndWhatOnnxRuntimeAllocates() {
+        int m = 4, k = 512, n = 1024;  // 2 MiB of weights
+        long weightBytes = 4L * k * n;
+        BoundRuntime.PoolStats before = rt.poolStats(true);
+        try (BoundBuffer b = rt.allocate(DType.FLOAT, 1024, 256)) {
+            assertEquals(before.allocated() + (1 << 20), rt.poolStats(false).allocated(), "our buffer, 1 MiB");
+        }
+        assertEquals(before.allocated(), rt.poolStats(false).allocated(), "freed");
+        assertEquals(before.reserved(), rt.poolStats(false).reserved(), "our buffers are never cached");
+
+        Path model = BoundTestModels.matMul(dir, m, k, n);
+        try (BoundSession s = rt.open(model, options(true));
+             BoundBuffer in = rt.allocate(DType.FLOAT, m, k);
+             BoundBuffer out = rt.allocate(DType.FLOAT, m, n)) {
+            long opened = rt.poolStats(false).allocated() - before.allocated();
+            assertTrue(opened >= weightBytes, "ONNX Runtime's weights come from the pool: " + opened + " bytes");
+            s.bindInput("a", in);
+            s.bindOutput("y", out);
+            for (int i = 0; i < 3; i++) s.run();
+            BoundRuntime.PoolStats ran = rt.poolStats(false);
+            assertTrue(ran.peakAllocated() >= ran.allocated() && ran.reserved() >= ran.allocated(), ran.toString());
+        }
+        BoundRuntime.PoolStats closed = rt.poolStats(false);
+        assertEquals(before.allocated(), closed.allocated(), "everything handed back on close");
+        assertEquals(before.reserved(), closed.reserved(), "the closed session's cached blocks go back to the driver");
+
+        try (BoundSession s = rt.open(model, options(false).withDevicePool(false))) {
+            assertEquals(before.allocated(), rt.poolStats(false).allocated(), "without the pool ONNX Runtime uses its own arena");
+        }
+    }
 }
