@@ -15,7 +15,8 @@
 #   CATONNX_NATIVE_SKIP=1     build nothing
 #   CATONNX_NATIVE_CUDA=0|1   0: never build the CUDA library; 1: fail if it cannot be built
 #   NVCC=path                 the CUDA compiler (default: nvcc on PATH, then /usr/local/cuda/bin/nvcc)
-#   CATONNX_CUDA_ARCHS="90 80"  GPU architectures (SASS for each, PTX of the first)
+#   CATONNX_CUDA_ARCHS="90 80"  GPU architectures (SASS for each, PTX of the first); 90 also builds
+#                             sm_90a SASS, the only image holding the wgmma CatAttention kernel
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -148,9 +149,14 @@ if [ -z "$NVCC" ]; then
   say "CUDA library skipped: nvcc not found (the CPU library is built)"; exit 0
 fi
 CUDA_SRC=("$HERE/cat_attention_cuda.cu" "$HERE/cat_decode_cuda.cu" "$HERE/cat_swiglu_cuda.cu" "${CPU_SRC[@]}")
-if newer "$CUDA_LIB" "${CUDA_SRC[@]}" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_cuda_elem.cuh" "$HERE/device_pool.h" "${COMMON[@]}"; then
+if newer "$CUDA_LIB" "${CUDA_SRC[@]}" "$HERE/cat_attention_kernels.cuh" "$HERE/cat_attention_wgmma.cuh" \
+         "$HERE/cat_cuda_elem.cuh" "$HERE/device_pool.h" "${COMMON[@]}"; then
   GENCODE=()
-  for a in ${CATONNX_CUDA_ARCHS:-90 80}; do GENCODE+=(-gencode "arch=compute_$a,code=sm_$a"); done
+  for a in ${CATONNX_CUDA_ARCHS:-90 80}; do
+    GENCODE+=(-gencode "arch=compute_$a,code=sm_$a")
+    # sm_90a: arch-specific (wgmma), runs on compute capability 9.0 only; sm_90 stays for the rest
+    if [ "$a" = 90 ]; then GENCODE+=(-gencode "arch=compute_90a,code=sm_90a"); fi
+  done
   first=${CATONNX_CUDA_ARCHS:-90}; first=${first%% *}
   GENCODE+=(-gencode "arch=compute_$first,code=compute_$first")
   say "nvcc -> $CUDA_LIB"

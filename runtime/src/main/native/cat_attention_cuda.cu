@@ -3,8 +3,9 @@
 //
 // The kernels and their launcher live in cat_attention_kernels.cuh (no ONNX Runtime dependency,
 // so the harness runtime/src/test/native/cat_attention_bench.cu can test and time them alone):
-// a tensor-core kernel (mma.sync, FlashAttention-2 style) for float16 / bfloat16 with head_dim
-// 64 or 128, and the scalar kernel (CUDA cores) for everything else, float32 included.
+// tensor-core kernels for float16 / bfloat16 with head_dim 64 or 128 (wgmma, FlashAttention-3
+// style, on devices that run the sm_90a image; else mma.sync, FlashAttention-2 style), and the
+// scalar kernel (CUDA cores) for everything else, float32 included.
 // This file only checks the problem, adapts it and launches on ORT's stream.
 #include "cat_attention_common.h"
 #include "cat_attention_kernels.cuh"

@@ -7,12 +7,15 @@
 //   Query i attends to key j iff j <= i AND (j / S == i / S OR j % S == 0);
 //   y_i = sum_j softmax_j(scale * q_i . k_j) v_j over the allowed keys, accumulated in float32.
 //
-// Two kernels:
+// Three kernels:
 //   - ScalarKernel<T>: CUDA cores, any head_dim <= 128, float32 / float16 / bfloat16. It is the
-//     float32 path and the reference the tensor-core kernel is checked against.
+//     float32 path and the reference the tensor-core kernels are checked against.
 //   - TensorCoreKernel<T, HD, WARPS>: float16 / bfloat16, head_dim 64 or 128, FlashAttention-2
 //     style with mma.sync m16n8k16 (f32 accumulate), ldmatrix and cp.async (see its comment).
-// LaunchCatAttention picks the tensor-core kernel whenever it applies (unless force_scalar).
+//   - wg::WgmmaKernel<T, HD, BK> (cat_attention_wgmma.cuh): the same on Hopper warpgroup MMA
+//     (wgmma.mma_async), compiled into the sm_90a image only.
+// LaunchCatAttention picks a tensor-core kernel whenever one applies (unless force_scalar): the
+// wgmma one for head_dim 128 when the device runs the sm_90a image, else the mma.sync one.
 #pragma once
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
@@ -606,6 +609,14 @@ cudaError_t LaunchType(const Problem& p, cudaStream_t stream, int block_q) {
 
 }  // namespace tc
 
+}  // namespace gpu
+}  // namespace catonnx
+
+#include "cat_attention_wgmma.cuh"  // wg::WgmmaKernel (sm_90a); uses the tc:: helpers above
+
+namespace catonnx {
+namespace gpu {
+
 // Default query rows per CTA of the tensor-core kernel (64 = 4 warps, 128 = 8 warps). 128 halves
 // the K/V traffic from L2 into shared memory per query, yet 64 measured 1.1-1.4x faster on every
 // benchmark shape on the H200 (more CTAs per SM; docs/results/kernel-bench-bq*.md).
@@ -628,16 +639,33 @@ inline cudaError_t LaunchTensorCore(const Problem& p, cudaStream_t stream, int b
                                    : tc::LaunchType<__nv_bfloat16>(p, stream, block_q);
 }
 
+/** True when p takes a tensor-core kernel and the device runs this binary's sm_90a image. */
+inline bool UsesWgmma(const Problem& p) { return UsesTensorCores(p) && wg::Available(); }
+
+/** The warpgroup-MMA kernel with BK keys per tile (64 or 128; 0: the default for head_dim);
+ *  p must satisfy UsesWgmma. */
+inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream, int bk = 0) {
+  if (bk == 0) bk = wg::DefaultBK((int)p.hd);
+  if (!UsesWgmma(p) || (bk != 64 && bk != 128)) return cudaErrorInvalidValue;
+  if (p.B == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
+  return p.type == DType::kFloat16 ? wg::LaunchType<__half>(p, stream, bk)
+                                   : wg::LaunchType<__nv_bfloat16>(p, stream, bk);
+}
+
 /**
- * Runs y = CatAttention(q, k, v) on the stream: the tensor-core kernel for float16 / bfloat16 with
- * head_dim 64 or 128 (finite non-zero scale, 16-byte aligned pointers), else the scalar kernel
- * (head_dim <= 128). force_scalar: always the scalar kernel. The caller checks the shapes
- * (Hkv divides H, S > 0, H and B <= 65535, N and S <= 2^30); returns the launch error.
+ * Runs y = CatAttention(q, k, v) on the stream: for float16 / bfloat16 with head_dim 64 or 128
+ * (finite non-zero scale, 16-byte aligned pointers) the warpgroup-MMA kernel on an sm_90a device
+ * (UsesWgmma) at head_dim 128, else the mma.sync tensor-core kernel; otherwise the scalar kernel (head_dim <= 128).
+ * force_scalar: always the scalar kernel. The caller checks the shapes (Hkv divides H, S > 0,
+ * H and B <= 65535, N and S <= 2^30); returns the launch error.
  */
 inline cudaError_t LaunchCatAttention(const Problem& p, cudaStream_t stream, bool force_scalar) {
   if (p.B == 0 || p.H == 0 || p.N == 0 || p.hd == 0) return cudaSuccess;
   if (p.hd > scalar::kMaxHeadDim) return cudaErrorInvalidValue;
-  if (!force_scalar && UsesTensorCores(p)) return LaunchTensorCore(p, stream);
+  // wgmma measured 1.2-1.4x faster than mma.sync at head_dim 128 on every benchmark shape, but
+  // 0.8-1.2x at 64 (docs/PERFORMANCE.md): head_dim 64 stays on mma.sync
+  if (!force_scalar && UsesTensorCores(p))
+    return UsesWgmma(p) && p.hd == 128 ? LaunchWgmma(p, stream) : LaunchTensorCore(p, stream);
   switch (p.type) {
     case DType::kFloat32: return scalar::Launch<float>(p, stream);
     case DType::kFloat16: return scalar::Launch<__half>(p, stream);

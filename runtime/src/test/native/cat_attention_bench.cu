@@ -1,12 +1,16 @@
 // Standalone check and benchmark of the CatAttention CUDA kernels (runtime/src/main/native/
 // cat_attention_kernels.cuh), without ONNX Runtime. Build and run: run-kernel-bench.sh next to it.
 //
-//   cat_attention_bench check [-q]       tensor-core kernel (float16 and bfloat16, both block_q
-//                                        variants) vs the scalar kernel in float32 on the same
-//                                        rounded inputs; exit status 1 on any failure (-q: print
-//                                        failing cases and the summary only)
-//   cat_attention_bench bench [bq=64|128] [scalar=0] [L=2048,8192]
-//                                        bfloat16 timings, a markdown table
+//   cat_attention_bench check [-q] [kernel=all|mma|wgmma]
+//                                        tensor-core kernels (float16 and bfloat16: mma.sync with
+//                                        both block_q, wgmma with both BK when the device runs the
+//                                        sm_90a image) vs the scalar kernel in float32 on the same
+//                                        rounded inputs; exit status 1 on any failure, which prints
+//                                        the first mismatching element (-q: print failing cases and
+//                                        the summary only; kernel=: only those tensor-core kernels)
+//   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
+//                                        bfloat16 timings, a markdown table (both: mma.sync and
+//                                        wgmma side by side)
 #include "cat_attention_kernels.cuh"
 
 #include <algorithm>
@@ -14,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -45,6 +50,9 @@ template <> __device__ __forceinline__ __half FromFloat<__half>(float x) { retur
 __device__ __forceinline__ float ToFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
 __device__ __forceinline__ float ToFloat(__half x) { return __half2float(x); }
 __device__ __forceinline__ float ToFloat(float x) { return x; }
+float HostFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
+float HostFloat(__half x) { return __half2float(x); }
+float HostFloat(float x) { return x; }
 
 // typed[i] = round(uniform(lo, hi)) (deterministic in seed, i); f32[i] = the rounded value (optional)
 template <typename T>
@@ -57,35 +65,56 @@ __global__ void FillRandom(T* typed, float* f32, size_t n, uint64_t seed, float 
   }
 }
 
-// stats[0] = max |a - ref| (float bits), stats[1] = max |ref|, stats[2] = non-finite count in a
+struct DevStats {
+  unsigned err, mag, bad;   // max |a - ref| (float bits), max |ref| (float bits), non-finite count in a
+  unsigned long long first; // lowest index whose a is non-finite or off ref by more than tol (~0: none)
+};
+
 template <typename T, typename R>
-__global__ void Compare(const T* a, const R* ref, size_t n, unsigned* stats) {
+__global__ void Compare(const T* a, const R* ref, size_t n, float tol, DevStats* stats) {
   unsigned err = 0, mag = 0, bad = 0;
+  unsigned long long first = ~0ull;
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     const float x = ToFloat(a[i]);
     const float r = ToFloat(ref[i]);
+    if (!isfinite(x) || fabsf(x - r) > tol) first = min(first, (unsigned long long)i);
     if (!isfinite(x)) { bad++; continue; }
     err = max(err, __float_as_uint(fabsf(x - r)));  // non-negative floats order like their bits
     mag = max(mag, __float_as_uint(fabsf(r)));
   }
-  atomicMax(&stats[0], err);
-  atomicMax(&stats[1], mag);
-  if (bad) atomicAdd(&stats[2], bad);
+  atomicMax(&stats->err, err);
+  atomicMax(&stats->mag, mag);
+  if (bad) atomicAdd(&stats->bad, bad);
+  if (first != ~0ull) atomicMin(&stats->first, first);
 }
 
-struct Stats { float max_err, max_ref; unsigned nonfinite; };
+struct Stats {
+  float max_err, max_ref;
+  unsigned nonfinite;
+  size_t first;             // SIZE_MAX: no element beyond tol
+  float first_got, first_want;
+};
 
 template <typename T, typename R>
-Stats CompareOnDevice(const T* a, const R* ref, size_t n, unsigned* d_stats) {
-  CUDA_CHECK(cudaMemset(d_stats, 0, 3 * sizeof(unsigned)));
-  Compare<T, R><<<1024, 256>>>(a, ref, n, d_stats);
+Stats CompareOnDevice(const T* a, const R* ref, size_t n, DevStats* d_stats, float tol = INFINITY) {
+  DevStats h = {0u, 0u, 0u, ~0ull};
+  CUDA_CHECK(cudaMemcpy(d_stats, &h, sizeof h, cudaMemcpyHostToDevice));
+  Compare<T, R><<<1024, 256>>>(a, ref, n, tol, d_stats);
   CUDA_CHECK(cudaGetLastError());
-  unsigned h[3];
-  CUDA_CHECK(cudaMemcpy(h, d_stats, sizeof h, cudaMemcpyDeviceToHost));
+  CUDA_CHECK(cudaMemcpy(&h, d_stats, sizeof h, cudaMemcpyDeviceToHost));
   Stats s;
-  std::memcpy(&s.max_err, &h[0], 4);
-  std::memcpy(&s.max_ref, &h[1], 4);
-  s.nonfinite = h[2];
+  std::memcpy(&s.max_err, &h.err, 4);
+  std::memcpy(&s.max_ref, &h.mag, 4);
+  s.nonfinite = h.bad;
+  s.first = h.first == ~0ull ? SIZE_MAX : (size_t)h.first;
+  s.first_got = s.first_want = 0.f;
+  if (s.first != SIZE_MAX) {
+    T x; R r;
+    CUDA_CHECK(cudaMemcpy(&x, a + s.first, sizeof x, cudaMemcpyDeviceToHost));
+    CUDA_CHECK(cudaMemcpy(&r, ref + s.first, sizeof r, cudaMemcpyDeviceToHost));
+    s.first_got = HostFloat(x);
+    s.first_want = HostFloat(r);
+  }
   return s;
 }
 
@@ -109,7 +138,7 @@ int64_t AllowedPairs(int64_t N, int64_t S) {
 struct Buffers {  // sized for the largest check case, reused
   void *q = nullptr, *k = nullptr, *v = nullptr, *y = nullptr;  // 16-bit element type
   float *qf = nullptr, *kf = nullptr, *vf = nullptr, *yf = nullptr;
-  unsigned* stats = nullptr;
+  DevStats* stats = nullptr;
 };
 
 struct CheckCase {
@@ -119,7 +148,8 @@ struct CheckCase {
   const char* note;
 };
 
-bool g_quiet = false;  // check -q: print failing cases only
+bool g_quiet = false;          // check -q: print failing cases only
+std::string g_kernel = "all";  // check kernel=: the tensor-core kernels checked
 
 template <typename T>
 bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float tol, float& worst) {
@@ -137,33 +167,52 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
   Problem p = ref;
   p.type = std::is_same<T, __half>::value ? DType::kFloat16 : DType::kBFloat16;
   p.q = q; p.k = k; p.v = v; p.y = y;
-  const bool tc = UsesTensorCores(p);
-  char blk[32], part[160];
+  const bool tc = UsesTensorCores(p), wgmma = UsesWgmma(p);
+  // the kernels checked: each tensor-core variant g_kernel selects, else the path LaunchCatAttention picks
+  struct Variant { const char* name; std::function<cudaError_t()> launch; };
+  std::vector<Variant> variants;
+  if (tc && g_kernel != "wgmma") {
+    variants.push_back({"mma bq=128", [&] { return LaunchTensorCore(p, 0, 128); }});
+    variants.push_back({"mma bq=64", [&] { return LaunchTensorCore(p, 0, 64); }});
+  }
+  if (wgmma && g_kernel != "mma") {
+    variants.push_back({"wgmma bk=64", [&] { return LaunchWgmma(p, 0, 64); }});
+    variants.push_back({"wgmma bk=128", [&] { return LaunchWgmma(p, 0, 128); }});
+  }
+  if (!tc) variants.push_back({"scalar", [&] { return LaunchCatAttention(p, 0, false); }});
+  char blk[32], part[256];
   if (c.chunk > 0) std::snprintf(blk, sizeof blk, "chunk %d+%d", c.chunk, c.S - c.chunk);
   else std::snprintf(blk, sizeof blk, "-");
-  std::snprintf(part, sizeof part, "%-4s S=%-4d %-11s hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g %-11s",
-                TypeName(p.type), c.S, blk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale, tc ? "tensor-core" : "scalar");
-  std::string line = part;
+  std::snprintf(part, sizeof part, "%-4s S=%-4d %-11s hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g %-8s",
+                TypeName(p.type), c.S, blk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale,
+                wgmma && p.hd == 128 ? "wgmma" : tc ? "mma.sync" : "scalar");  // as LaunchCatAttention picks
+  std::string line = part, failures;
   bool ok = true;
-  const int variants[2] = {128, 64};
   float max_ref = 0.f;
-  for (int vi = 0; vi < (tc ? 2 : 1); vi++) {
+  for (const Variant& var : variants) {
     CUDA_CHECK(cudaMemset(y, 0xff, nq * sizeof(T)));  // 0xffff is NaN in fp16 and bf16: unwritten outputs fail
-    if (tc) CUDA_CHECK(LaunchTensorCore(p, 0, variants[vi]));
-    else CUDA_CHECK(LaunchCatAttention(p, 0, false));
+    CUDA_CHECK(var.launch());
     CUDA_CHECK(cudaDeviceSynchronize());
-    const Stats s = CompareOnDevice(y, buf.yf, nq, buf.stats);
-    ok = ok && s.nonfinite == 0 && s.max_err <= tol;
+    const Stats s = CompareOnDevice(y, buf.yf, nq, buf.stats, tol);
+    const bool var_ok = s.nonfinite == 0 && s.max_err <= tol;
+    ok = ok && var_ok;
     worst = std::max(worst, s.nonfinite ? INFINITY : s.max_err);
     max_ref = s.max_ref;
-    if (tc) std::snprintf(part, sizeof part, "  err(bq=%3d)=%.2e", variants[vi], s.max_err);
-    else std::snprintf(part, sizeof part, "  err         =%.2e  %17s", s.max_err, "");
+    std::snprintf(part, sizeof part, "  %s: %.2e", var.name, s.max_err);
     line += part;
     if (s.nonfinite) { std::snprintf(part, sizeof part, " [%u non-finite]", s.nonfinite); line += part; }
+    if (!var_ok && s.first != SIZE_MAX) {  // y index -> [b, h, i, d]
+      const size_t d = s.first % c.hd, i = s.first / c.hd % c.N, h = s.first / ((size_t)c.hd * c.N) % c.H,
+                   b = s.first / ((size_t)c.hd * c.N * c.H);
+      std::snprintf(part, sizeof part, "\n    %s: first mismatch y[b=%zu, h=%zu, i=%zu, d=%zu] = %.6g, want %.6g (|d| %.2e)",
+                    var.name, b, h, i, d, s.first_got, s.first_want, std::fabs(s.first_got - s.first_want));
+      failures += part;
+    }
   }
   std::snprintf(part, sizeof part, "  |ref|max=%.2f  tol=%.0e %s%s%s", max_ref, tol, ok ? "ok" : "FAIL",
                 c.note ? "  " : "", c.note ? c.note : "");
   line += part;
+  line += failures;
   if (!g_quiet || !ok) std::printf("%s\n", line.c_str());
   return ok;
 }
@@ -203,14 +252,22 @@ int Check() {
   CUDA_CHECK(cudaMalloc(&buf.k, max_kv * 2)); CUDA_CHECK(cudaMalloc(&buf.v, max_kv * 2));
   CUDA_CHECK(cudaMalloc(&buf.qf, max_q * 4)); CUDA_CHECK(cudaMalloc(&buf.yf, max_q * 4));
   CUDA_CHECK(cudaMalloc(&buf.kf, max_kv * 4)); CUDA_CHECK(cudaMalloc(&buf.vf, max_kv * 4));
-  CUDA_CHECK(cudaMalloc(&buf.stats, 3 * sizeof(unsigned)));
+  CUDA_CHECK(cudaMalloc(&buf.stats, sizeof(DevStats)));
 
-  std::printf("# CatAttention kernel check: tensor-core kernel (fp16/bf16 in, fp16/bf16 out) vs the scalar kernel\n"
+  const bool have_wgmma = wg::Available();
+  if (g_kernel == "wgmma" && !have_wgmma) {
+    std::fprintf(stderr, "kernel=wgmma: this device does not run the binary's sm_90a image (needs compute capability 9.0\n"
+                         "and a build with -gencode arch=compute_90a,code=sm_90a)\n");
+    return 1;
+  }
+  std::printf("# CatAttention kernel check: tensor-core kernels (fp16/bf16 in, fp16/bf16 out) vs the scalar kernel\n"
               "# in float32 on the same rounded inputs. q ~ U(-2, 2), k, v ~ U(-1, 1), fixed seeds; err = max |y - y_ref|\n"
-              "# over all outputs (outputs are O(1): |ref|max); both block_q variants (128 = 8 warps, 64 = 4 warps).\n"
+              "# over all outputs (outputs are O(1): |ref|max); mma.sync with both block_q (128 = 8 warps, 64 = 4 warps),\n"
+              "# wgmma with both key tiles (bk = 64, 128)%s.\n"
               "# Tolerances: bf16 2e-2, fp16 2e-3 (a few units in the last place of outputs near 1).\n"
               "# 'chunk c+1': S = c + 1 (a chunk and its compressed token); 'chunk c+2': S = c + 2 (adaptive).\n"
-              "# path = the kernel LaunchCatAttention picks; scalar-path rows check the fallback in that type.\n\n");
+              "# path = the kernel LaunchCatAttention picks; scalar-path rows check the fallback in that type.\n\n",
+              have_wgmma ? "" : " [not on this device: no sm_90a image loaded]");
   int failed = 0;
   float worst[2] = {0.f, 0.f};
   for (size_t i = 0; i < cases.size(); i++) {
@@ -261,7 +318,7 @@ void PrintKernelInfo(const char* name, K kernel, int threads, int smem) {
               (size_t)fa.localSizeBytes, blocks, blocks * threads / 32);
 }
 
-int Bench(int block_q, bool run_scalar, const std::vector<int>& Ls) {
+int Bench(const std::string& kernel, int block_q, int wbk, bool run_scalar, const std::vector<int>& Ls) {
   cudaDeviceProp prop;
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
@@ -269,30 +326,49 @@ int Bench(int block_q, bool run_scalar, const std::vector<int>& Ls) {
   int clock_khz = 0, mem_khz = 0;
   cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, dev);
   cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
+  const bool have_wgmma = wg::Available();
+  if (kernel == "wgmma" && !have_wgmma) {
+    std::fprintf(stderr, "kernel=wgmma: this device does not run the binary's sm_90a image\n");
+    return 1;
+  }
+  const bool run_mma = kernel != "wgmma", run_wg = kernel != "mma" && have_wgmma;
   std::printf("# CatAttention CUDA kernels, bfloat16\n\n");
-  std::printf("Device: %s, %d SMs, %.0f MHz max SM clock, %.1f GiB; CUDA runtime %d.\n", prop.name,
-              prop.multiProcessorCount, clock_khz / 1e3, prop.totalGlobalMem / 1073741824.0, CUDART_VERSION);
+  std::printf("Device: %s, %d SMs, %.0f MHz max SM clock, %.1f GiB; CUDA runtime %d; sm_90a image loaded: %s.\n", prop.name,
+              prop.multiProcessorCount, clock_khz / 1e3, prop.totalGlobalMem / 1073741824.0, CUDART_VERSION,
+              have_wgmma ? "yes" : "no");
   std::printf("Kernels (as compiled; occupancy from the CUDA occupancy calculator):\n");
-  PrintKernelInfo("tensor core, hd 64,  block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 64, 8>, 256, tc::Config<64, 8>::kSmemBytes);
-  PrintKernelInfo("tensor core, hd 64,  block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 64, 4>, 128, tc::Config<64, 4>::kSmemBytes);
-  PrintKernelInfo("tensor core, hd 128, block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 128, 8>, 256, tc::Config<128, 8>::kSmemBytes);
-  PrintKernelInfo("tensor core, hd 128, block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 128, 4>, 128, tc::Config<128, 4>::kSmemBytes);
+  PrintKernelInfo("mma.sync, hd 64,  block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 64, 8>, 256, tc::Config<64, 8>::kSmemBytes);
+  PrintKernelInfo("mma.sync, hd 64,  block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 64, 4>, 128, tc::Config<64, 4>::kSmemBytes);
+  PrintKernelInfo("mma.sync, hd 128, block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 128, 8>, 256, tc::Config<128, 8>::kSmemBytes);
+  PrintKernelInfo("mma.sync, hd 128, block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 128, 4>, 128, tc::Config<128, 4>::kSmemBytes);
+  if (have_wgmma) {
+    PrintKernelInfo("wgmma, hd 64,  bk 64", wg::WgmmaKernel<__nv_bfloat16, 64, 64>, wg::kThreads, wg::Config<64, 64>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 64,  bk 128", wg::WgmmaKernel<__nv_bfloat16, 64, 128>, wg::kThreads, wg::Config<64, 128>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 128, bk 64", wg::WgmmaKernel<__nv_bfloat16, 128, 64>, wg::kThreads, wg::Config<128, 64>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 128, bk 128", wg::WgmmaKernel<__nv_bfloat16, 128, 128>, wg::kThreads, wg::Config<128, 128>::kSmemBytes);
+  }
   PrintKernelInfo("scalar (bf16)", scalar::CatAttentionKernel<__nv_bfloat16>, scalar::kWarps * 32, 0);
+  char wbk_text[64];
+  if (wbk) std::snprintf(wbk_text, sizeof wbk_text, "%d", wbk);
+  else std::snprintf(wbk_text, sizeof wbk_text, "%d for hd 64, %d for hd 128", wg::DefaultBK(64), wg::DefaultBK(128));
   std::printf("\nShapes: L tokens in chunks of `chunk`, block_len S = chunk + 1 (a chunk plus its compressed token),\n"
               "N = L / chunk * S positions; heads H = Hkv = 1536 / hd; random inputs U(-1, 1), scale = 1 / sqrt(hd).\n"
               "Times: CUDA events around each launch, 2 warm-ups, then repeated until >= 50 ms in total; the median\n"
-              "per call. Tensor-core kernel with block_q = %d query rows per CTA (%d warps of 16 rows).\n"
+              "per call. mma.sync kernel with block_q = %d query rows per CTA (%d warps of 16 rows); wgmma kernel with\n"
+              "64 query rows per CTA (one warpgroup) and bk = %s keys per tile.\n"
               "bytes = 4 * B*H*N*hd * 2 (q, k, v read once, y written once); GB/s = bytes / time.\n"
               "FLOPs = 4 * hd * pairs * B*H, pairs = allowed (query, key) pairs of a head, exactly\n"
               "(sum over i of i / S + i %% S + 1): only useful work is counted, not masked or padded MMA work.\n"
               "Roofline bound = max(bytes / 4.3e12 B/s, FLOPs / 790e12 FLOP/s) (H200 HBM3e, dense bf16);\n"
-              "x roofline = time / bound (1.0 = at the bound). speedup = scalar / tensor core; max|d| = max\n"
-              "|y_tensor_core - y_scalar| (both bf16).\n\n",
-              block_q, block_q / 16);
-  std::printf("| L | chunk | S | N | batch | hd | H | tensor core ms | scalar ms | speedup | GB/s | TFLOP/s | roofline ms | x roofline | max\\|d\\| |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  unsigned* stats = nullptr;
-  CUDA_CHECK(cudaMalloc(&stats, 3 * sizeof(unsigned)));
+              "x roofline = time / bound (1.0 = at the bound). GB/s and TFLOP/s: the faster tensor-core kernel.\n"
+              "wg speedup = mma ms / wgmma ms; max|d| = max |y - y_ref| (both bf16), y_ref = the scalar kernel's\n"
+              "output (or, with scalar=0, the mma.sync kernel's for the wgmma column).\n\n",
+              block_q, block_q / 16, wbk_text);
+  std::printf("| L | chunk | S | N | batch | hd | H | mma ms | wgmma ms | wg speedup | scalar ms | GB/s | TFLOP/s | roofline ms "
+              "| x roofline mma | x roofline wgmma | max\\|d\\| mma | max\\|d\\| wgmma |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  DevStats* stats = nullptr;
+  CUDA_CHECK(cudaMalloc(&stats, sizeof(DevStats)));
   for (int L : Ls)
     for (int chunk : {4, 8, 16, 32})
       for (int B : {8, 64})
@@ -302,38 +378,61 @@ int Bench(int block_q, bool run_scalar, const std::vector<int>& Ls) {
           const double bytes = 4.0 * n * 2;
           const double flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
           const double bound_ms = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
-          __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr, *y = nullptr, *y2 = nullptr;
+          // y_mma, y_wg, y_ref: the outputs of the kernels run
+          __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr, *y_mma = nullptr, *y_wg = nullptr, *y_ref = nullptr;
+          const int buffers = 3 + run_mma + run_wg + run_scalar;
           bool ok = cudaMalloc(&q, n * 2) == cudaSuccess && cudaMalloc(&k, n * 2) == cudaSuccess &&
-                    cudaMalloc(&v, n * 2) == cudaSuccess && cudaMalloc(&y, n * 2) == cudaSuccess &&
-                    (!run_scalar || cudaMalloc(&y2, n * 2) == cudaSuccess);
+                    cudaMalloc(&v, n * 2) == cudaSuccess &&
+                    (!run_mma || cudaMalloc(&y_mma, n * 2) == cudaSuccess) &&
+                    (!run_wg || cudaMalloc(&y_wg, n * 2) == cudaSuccess) &&
+                    (!run_scalar || cudaMalloc(&y_ref, n * 2) == cudaSuccess);
           if (!ok) {
             cudaGetLastError();
-            std::printf("| %d | %d | %d | %d | %d | %d | %d | skipped: cudaMalloc of %.1f GiB failed | | | | | | | |\n",
-                        L, chunk, S, N, B, hd, H, (run_scalar ? 5 : 4) * n * 2 / 1073741824.0);
+            std::printf("| %d | %d | %d | %d | %d | %d | %d | skipped: cudaMalloc of %.1f GiB failed | | | | | | | | | | |\n",
+                        L, chunk, S, N, B, hd, H, buffers * n * 2 / 1073741824.0);
           } else {
             Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
             Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
             Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
             Problem p;
             p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
-            p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v; p.y = y;
-            const double t_tc = MedianMs([&] { return LaunchTensorCore(p, 0, block_q); });
-            char scalar_ms[32] = "-", speedup[32] = "-", diff[32] = "-";
+            p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v;
+            double t_mma = 0, t_wg = 0;
+            char mma_ms[32] = "-", wg_ms[32] = "-", speedup[32] = "-", scalar_ms[32] = "-", x_mma[32] = "-", x_wg[32] = "-",
+                 d_mma[32] = "-", d_wg[32] = "-";
+            if (run_mma) {
+              Problem pm = p;
+              pm.y = y_mma;
+              t_mma = MedianMs([&] { return LaunchTensorCore(pm, 0, block_q); });
+              std::snprintf(mma_ms, sizeof mma_ms, "%.3f", t_mma);
+              std::snprintf(x_mma, sizeof x_mma, "%.2f", t_mma / bound_ms);
+            }
+            if (run_wg) {
+              Problem pw = p;
+              pw.y = y_wg;
+              t_wg = MedianMs([&] { return LaunchWgmma(pw, 0, wbk); });
+              std::snprintf(wg_ms, sizeof wg_ms, "%.3f", t_wg);
+              std::snprintf(x_wg, sizeof x_wg, "%.2f", t_wg / bound_ms);
+            }
+            if (run_mma && run_wg) std::snprintf(speedup, sizeof speedup, "%.2fx", t_mma / t_wg);
             if (run_scalar) {
               Problem ps = p;
-              ps.y = y2;
-              const double t_sc = MedianMs([&] { return LaunchCatAttention(ps, 0, true); });
-              const Stats s = CompareOnDevice(y, y2, n, stats);
-              std::snprintf(scalar_ms, sizeof scalar_ms, "%.3f", t_sc);
-              std::snprintf(speedup, sizeof speedup, "%.1fx", t_sc / t_tc);
-              std::snprintf(diff, sizeof diff, s.nonfinite ? "NaN!" : "%.1e", s.max_err);
+              ps.y = y_ref;
+              std::snprintf(scalar_ms, sizeof scalar_ms, "%.3f", MedianMs([&] { return LaunchCatAttention(ps, 0, true); }));
             }
-            std::printf("| %d | %d | %d | %d | %d | %d | %d | %.3f | %s | %s | %.0f | %.1f | %.3f | %.2f | %s |\n",
-                        L, chunk, S, N, B, hd, H, t_tc, scalar_ms, speedup, bytes / (t_tc * 1e-3) / 1e9,
-                        flops / (t_tc * 1e-3) / 1e12, bound_ms, t_tc / bound_ms, diff);
+            auto diff = [&](char* out, const __nv_bfloat16* y, const __nv_bfloat16* ref) {
+              const Stats s = CompareOnDevice(y, ref, n, stats);
+              std::snprintf(out, 32, s.nonfinite ? "NaN!" : "%.1e", s.max_err);
+            };
+            if (run_mma && run_scalar) diff(d_mma, y_mma, y_ref);
+            if (run_wg && (run_scalar || run_mma)) diff(d_wg, y_wg, run_scalar ? y_ref : y_mma);
+            const double t_best = run_mma && run_wg ? std::min(t_mma, t_wg) : run_wg ? t_wg : t_mma;
+            std::printf("| %d | %d | %d | %d | %d | %d | %d | %s | %s | %s | %s | %.0f | %.1f | %.3f | %s | %s | %s | %s |\n",
+                        L, chunk, S, N, B, hd, H, mma_ms, wg_ms, speedup, scalar_ms, bytes / (t_best * 1e-3) / 1e9,
+                        flops / (t_best * 1e-3) / 1e12, bound_ms, x_mma, x_wg, d_mma, d_wg);
           }
           std::fflush(stdout);
-          cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(y); cudaFree(y2);
+          cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(y_mma); cudaFree(y_wg); cudaFree(y_ref);
         }
   return 0;
 }
@@ -343,16 +442,24 @@ int Bench(int block_q, bool run_scalar, const std::vector<int>& Ls) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "check") {
-    g_quiet = argc > 2 && std::string(argv[2]) == "-q";
+    for (int i = 2; i < argc; i++) {
+      const std::string a = argv[i];
+      if (a == "-q") g_quiet = true;
+      else if (a == "kernel=all" || a == "kernel=mma" || a == "kernel=wgmma") g_kernel = a.substr(7);
+      else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+    }
     return Check();
   }
   if (mode == "bench") {
-    int block_q = kDefaultBlockQ;
+    int block_q = kDefaultBlockQ, wbk = 0;
     bool run_scalar = true;
+    std::string kernel = "both";
     std::vector<int> Ls = {2048, 8192};
     for (int i = 2; i < argc; i++) {
       const std::string a = argv[i];
       if (a.rfind("bq=", 0) == 0) block_q = std::atoi(a.c_str() + 3);
+      else if (a.rfind("wbk=", 0) == 0) wbk = std::atoi(a.c_str() + 4);
+      else if (a == "kernel=both" || a == "kernel=mma" || a == "kernel=wgmma") kernel = a.substr(7);
       else if (a == "scalar=0") run_scalar = false;
       else if (a.rfind("L=", 0) == 0) {
         Ls.clear();
@@ -360,8 +467,10 @@ int main(int argc, char** argv) {
       } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
-    return Bench(block_q, run_scalar, Ls);
+    if (wbk != 0 && wbk != 64 && wbk != 128) { std::fprintf(stderr, "wbk must be 64 or 128\n"); return 2; }
+    return Bench(kernel, block_q, wbk, run_scalar, Ls);
   }
-  std::fprintf(stderr, "usage: %s check [-q] | bench [bq=64|128] [scalar=0] [L=2048,8192]\n", argv[0]);
+  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] "
+                       "[scalar=0] [L=2048,8192]\n", argv[0]);
   return 2;
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds and runs the standalone CatAttention kernel harness (cat_attention_bench.cu; no ONNX
-# Runtime needed) on a machine with an sm_90 GPU (H100 / H200).
+# Runtime needed) on a machine with an sm_90 GPU (H100 / H200); built for sm_90a (the wgmma kernel).
 #
-# usage (from anywhere):  runtime/src/test/native/run-kernel-bench.sh [check [-q] | bench [bq=64|128] [scalar=0] [L=2048,8192]]
-#   check [-q] (default)  tensor-core kernel vs the float32 scalar kernel; exit status 1 on a failure
-#   bench            bfloat16 timings as a markdown table
+# usage (from anywhere):  runtime/src/test/native/run-kernel-bench.sh [check ARGS | bench ARGS]
+#   check [-q] [kernel=all|mma|wgmma] (default)
+#                    tensor-core kernels vs the float32 scalar kernel; exit status 1 on a failure
+#   bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
+#                    bfloat16 timings as a markdown table (mma.sync and wgmma side by side)
 # environment: NVCC (default: nvcc on PATH, else /usr/local/cuda-13.0/bin/nvcc, else /usr/local/cuda/bin/nvcc),
-#              BENCH_OUT (build directory, default /tmp/catonnx-kernel-bench), PTXAS_VERBOSE=1 (register report)
+#              BENCH_OUT (build directory, default /tmp/catonnx-kernel-bench), PTXAS_VERBOSE=1 (register report),
+#              BENCH_ARCH_FLAGS (default "-gencode arch=compute_90a,code=sm_90a"; the library's set, sm_90 + sm_90a
+#              + sm_80, shows which image the runtime loads: the bench header's "sm_90a image loaded")
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NATIVE=$(cd "$HERE/../../main/native" && pwd)
@@ -19,9 +23,10 @@ BIN=$OUT/cat_attention_bench
 EXTRA=()
 [ "${PTXAS_VERBOSE:-0}" = 1 ] && EXTRA+=(-Xptxas -v)
 if [ ! -x "$BIN" ] || [ "$HERE/cat_attention_bench.cu" -nt "$BIN" ] || [ "$NATIVE/cat_attention_kernels.cuh" -nt "$BIN" ] \
+   || [ "$NATIVE/cat_attention_wgmma.cuh" -nt "$BIN" ] || [ "$NATIVE/cat_cuda_elem.cuh" -nt "$BIN" ] \
    || [ "${PTXAS_VERBOSE:-0}" = 1 ]; then
   echo "[kernel-bench] $NVCC -> $BIN" >&2
-  "$NVCC" -O3 -std=c++17 -arch=sm_90 -lineinfo "${EXTRA[@]}" -I"$NATIVE" -o "$BIN" "$HERE/cat_attention_bench.cu"
+  "$NVCC" -O3 -std=c++17 ${BENCH_ARCH_FLAGS:--gencode arch=compute_90a,code=sm_90a} -lineinfo "${EXTRA[@]}" -I"$NATIVE" -o "$BIN" "$HERE/cat_attention_bench.cu"
 fi
 [ $# -eq 0 ] && set -- check
 exec "$BIN" "$@"

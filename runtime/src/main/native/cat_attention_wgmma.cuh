@@ -1,0 +1,489 @@
+// CatAttention on Hopper warpgroup MMA (wgmma.mma_async, sm_90a), FlashAttention-3 style; included
+// by cat_attention_kernels.cuh, whose header comment gives the operator, and whose tc:: helpers
+// (cp.async, Pack, Exp2) this kernel reuses. Same key set, masking and softmax as
+// tc::TensorCoreKernel (see its comment): summaries k[c * S] of the blocks before the tile's first
+// block (unmasked), then the contiguous range [local0, qlast] masked per element.
+//
+// WgmmaKernel<T, HD, BK>: one CTA = one warpgroup (4 warps, 128 threads) = 64 query rows;
+// grid (ceil(N / 64), H, B), blockIdx.x reversed so the heaviest (latest) tiles start first.
+// Several CTAs share an SM (2-3 at the default BK), so one CTA's softmax overlaps another's MMAs.
+//   S = Q K^T   wgmma m64n{BK}k16, A = Q and B = K both from shared memory (K-major), HD / 16 steps
+//   O += P V    wgmma m64n{HD}k16, A = P from registers (the RS form), B = V from shared memory,
+//               N-major (V is [key][d]: transpose bit set), BK / 16 steps
+// Accumulators (f32) in the wgmma D layout: warp w of the warpgroup, g = lane / 4, t = lane % 4,
+// register 4j + x holds row 16w + g + 8 (x >> 1), column 8j + 2t + (x & 1): per n8 tile j the
+// c0..c3 of mma.sync m16n8k16, so the mask, the online softmax (rows g and g + 8, quad shuffles)
+// and the S -> P repacking are those of tc::TensorCoreKernel. The RS A fragment of k-step kk
+// (keys 16kk..16kk+15) is the m16n8k16 A fragment: pack(S tile 2kk c0, c1), pack(2kk c2, c3),
+// pack(2kk+1 c0, c1), pack(2kk+1 c2, c3).
+//
+// Shared memory: Q [64][HD], and per stage K, V [BK][HD], each stored as HD / 64 panels of
+// [rows][64 elements = 128 bytes] with the 128-byte swizzle: the 16-byte chunk c (0..7) of row r
+// lies at chunk c ^ (r % 8) of that row; panels start on 1024-byte boundaries (the swizzle
+// atom: 8 rows x 128 bytes). Descriptors (swizzle mode 1 = 128B in bits 62-63):
+//   Q, K (K-major): start = panel + 32 bytes per 16-element k-step inside the 128-byte row (the
+//       hardware applies the XOR to the final address), SBO = 1024 (next 8 rows), LBO unused (1).
+//   V (N-major):    start = V + 16 keys * 128 bytes per k-step, SBO = 1024 (next 8 keys),
+//                   LBO = BK * 128 (next panel: d + 64).
+// Loads: cp.async by all 128 threads (the summaries are gathered rows, not a TMA box), K and V of
+// one key tile per commit group, two stages: tile t + 2 is issued once tile t is consumed, so one
+// tile of loads is always in flight behind the MMAs. Each thread waits for its copies, fences them
+// into the async proxy (fence.proxy.async) and the CTA barrier publishes them to wgmma.
+// Every key tile is computed whole (a warpgroup MMA spans all 64 rows): with 64 rows every local
+// key is seen by some row, so only fully masked padding would be skippable, and there is none.
+#pragma once
+#include <atomic>
+
+namespace catonnx {
+namespace gpu {
+namespace wg {
+
+using tc::CpAsync16;
+using tc::CpAsyncCommit;
+using tc::Exp2;
+using tc::Pack;
+using tc::SmemAddr;
+
+constexpr int kBQ = 64;          // query rows per CTA (one warpgroup)
+constexpr int kThreads = 128;
+
+template <int HD, int BK>
+struct Config {
+  static_assert(HD % 64 == 0 && HD <= 128 && (BK == 64 || BK == 128), "head_dim 64 / 128, BK 64 / 128");
+  static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
+  static constexpr int kQBytes = kBQ * HD * 2;
+  static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
+  static constexpr int kSmemBytes = kQBytes + 4 * kTileBytes + 1024;  // + slack to align to 1024
+  // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 4
+  static constexpr int kMinBlocks = (228 * 1024) / (kSmemBytes + 1024) > 4 ? 4
+                                  : (228 * 1024) / (kSmemBytes + 1024) < 1 ? 1 : (228 * 1024) / (kSmemBytes + 1024);
+};
+
+// Default keys per tile: 128 for head_dim 64 (S = 64 x 128 fp32 = 64 registers a thread, 3 CTAs an
+// SM), 64 for head_dim 128 (O alone takes 64 registers; 2 CTAs an SM).
+constexpr int DefaultBK(int hd) { return hd == 64 ? 128 : 64; }
+
+// Byte offset of 16-byte chunk c (0 .. HD / 8 - 1) of row r in a 128B-swizzled [rows][HD] tile.
+__device__ __forceinline__ uint32_t Swz(int rows, int r, int c) {
+  return (uint32_t)((c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
+}
+
+// wgmma shared-memory matrix descriptor, 128-byte swizzle, base offset 0 (atoms 1024-aligned)
+__device__ __forceinline__ uint64_t Desc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return (uint64_t)((addr & 0x3FFFF) >> 4) | (uint64_t)((lbo & 0x3FFFF) >> 4) << 16 |
+         (uint64_t)((sbo & 0x3FFFF) >> 4) << 32 | 1ull << 62;
+}
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+__device__ __forceinline__ void WgFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void WgCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void WgWaitAll() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+__device__ __forceinline__ void FenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void CpAsyncWait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
+__device__ __forceinline__ void CpAsyncWait2() { asm volatile("cp.async.wait_group 2;\n" ::: "memory"); }
+
+// Keeps the compiler from moving accesses of accumulator registers across wgmma issue / wait.
+template <int N>
+__device__ __forceinline__ void Pin(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; i++) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+// d += A B, m64nNk16, f32 accumulate (scale-d = 1). SS: A and B from descriptors, both K-major.
+// RS: A (64 x 16) from registers, B from a descriptor, N-major (transpose bit 1).
+template <typename T, int N> __device__ __forceinline__ void WgmmaSS(float (&d)[N / 2], uint64_t a, uint64_t b);
+template <typename T, int N> __device__ __forceinline__ void WgmmaRS(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t b);
+template <> __device__ __forceinline__ void WgmmaSS<__nv_bfloat16, 64>(float (&d)[32], uint64_t a, uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+               "%32, %33, 1, 1, 1, 0, 0;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "l"(a), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaRS<__nv_bfloat16, 64>(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+               "{%32, %33, %34, %35}, %36, 1, 1, 1, 1;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaSS<__nv_bfloat16, 128>(float (&d)[64], uint64_t a, uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
+               "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
+               "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+               "%64, %65, 1, 1, 1, 0, 0;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+                 "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+                 "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+                 "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+                 "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+               : "l"(a), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaRS<__nv_bfloat16, 128>(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
+               "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
+               "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+               "{%64, %65, %66, %67}, %68, 1, 1, 1, 1;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+                 "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+                 "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+                 "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+                 "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaSS<__half, 64>(float (&d)[32], uint64_t a, uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+               "%32, %33, 1, 1, 1, 0, 0;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "l"(a), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaRS<__half, 64>(float (&d)[32], const uint32_t (&a)[4], uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
+               "{%32, %33, %34, %35}, %36, 1, 1, 1, 1;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaSS<__half, 128>(float (&d)[64], uint64_t a, uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
+               "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
+               "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+               "%64, %65, 1, 1, 1, 0, 0;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+                 "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+                 "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+                 "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+                 "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+               : "l"(a), "l"(b));
+}
+template <> __device__ __forceinline__ void WgmmaRS<__half, 128>(float (&d)[64], const uint32_t (&a)[4], uint64_t b) {
+  asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+               "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15,"
+               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31,"
+               "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47,"
+               "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, "
+               "{%64, %65, %66, %67}, %68, 1, 1, 1, 1;\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
+                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
+                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
+                 "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
+                 "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
+                 "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
+                 "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+}
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
+// Gathers BK key candidates from t0 (tc::LoadKeyTile's enumeration) of one [N, HD] head into the
+// swizzled tile at dst (shared address); candidates >= total are zero rows.
+template <typename T, int HD, int BK>
+__device__ __forceinline__ void LoadKeyTile(uint32_t dst, const T* __restrict__ src, int t0, int C, int total,
+                                            int S, int local0) {
+  constexpr int kChunks = Config<HD, BK>::kChunks;
+  static_assert(BK * kChunks % kThreads == 0, "whole chunks per thread");
+#pragma unroll
+  for (int it = 0; it < BK * kChunks / kThreads; it++) {
+    const int e = threadIdx.x + it * kThreads;
+    const int r = e / kChunks, c = e % kChunks;
+    const int cand = t0 + r;
+    const bool valid = cand < total;
+    const int j = cand < C ? cand * S : local0 + (cand - C);
+    CpAsync16(dst + Swz(BK, r, c), valid ? src + (size_t)j * HD + c * 8 : src, valid);
+  }
+}
+
+// Arguments as tc::TensorCoreKernel's (sl2 = |scale| log2(e); negate: scale < 0, folded into Q).
+// Compiled only into the sm_90a image; elsewhere an empty stub that the launcher never runs
+// (WgmmaAvailable).
+template <typename T, int HD, int BK>
+__global__ void __launch_bounds__(kThreads, Config<HD, BK>::kMinBlocks)
+WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ y,
+            int H, int Hkv, int N, int S, float sl2, bool negate) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using Cfg = Config<HD, BK>;
+  constexpr int kChunks = Cfg::kChunks;
+  constexpr int kNT = BK / 8;    // n8 tiles of S
+  constexpr int kDT = HD / 8;    // n8 tiles of O
+  extern __shared__ unsigned char smem_raw[];
+  // 1024-byte aligned base: swizzle atoms must start on 1024-byte boundaries
+  const uint32_t raw = SmemAddr(smem_raw);
+  const uint32_t sq = (raw + 1023u) & ~1023u;                 // Q [64][HD]; at the end, y staging
+  unsigned char* const sq_ptr = smem_raw + (sq - raw);
+  const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTileBytes
+  const uint32_t sv = sk + 2 * Cfg::kTileBytes;               // V stage s at sv + s * kTileBytes
+
+  const int tile = gridDim.x - 1 - blockIdx.x;
+  const int h = blockIdx.y, b = blockIdx.z;
+  const int hk = h / (H / Hkv);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int g = lane >> 2, t4 = lane & 3;
+
+  const int q0 = tile * kBQ;
+  const int qlast = min(N, q0 + kBQ) - 1;
+  const int C = q0 / S;                        // summaries: key c * S for c < C
+  const int local0 = C * S;
+  const int total = C + (qlast - local0 + 1);  // candidates
+  const int ntiles = (total + BK - 1) / BK;
+
+  const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
+  const T* kh = k + ((size_t)b * Hkv + hk) * (size_t)N * HD;
+  const T* vh = v + ((size_t)b * Hkv + hk) * (size_t)N * HD;
+  T* yh = y + ((size_t)b * H + h) * (size_t)N * HD;
+
+  // ---- prologue, three commit groups: Q (rows >= N zero), tile 0, tile 1 (empty if none)
+  static_assert(kBQ * kChunks % kThreads == 0, "whole chunks per thread");
+#pragma unroll
+  for (int it = 0; it < kBQ * kChunks / kThreads; it++) {
+    const int e = threadIdx.x + it * kThreads;
+    const int r = e / kChunks, c = e % kChunks;
+    const bool valid = q0 + r < N;
+    CpAsync16(sq + Swz(kBQ, r, c), valid ? qh + (size_t)(q0 + r) * HD + c * 8 : qh, valid);
+  }
+  CpAsyncCommit();
+#pragma unroll
+  for (int st = 0; st < 2; st++) {
+    if (st < ntiles) {
+      LoadKeyTile<T, HD, BK>(sk + st * Cfg::kTileBytes, kh, st * BK, C, total, S, local0);
+      LoadKeyTile<T, HD, BK>(sv + st * Cfg::kTileBytes, vh, st * BK, C, total, S, local0);
+    }
+    CpAsyncCommit();
+  }
+  if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
+    CpAsyncWait2();
+#pragma unroll
+    for (int it = 0; it < kBQ * kChunks / kThreads; it++) {
+      const int e = threadIdx.x + it * kThreads;
+      uint4* p = reinterpret_cast<uint4*>(sq_ptr + Swz(kBQ, e / kChunks, e % kChunks));
+      uint4 x = *p;
+      x.x ^= 0x80008000u; x.y ^= 0x80008000u; x.z ^= 0x80008000u; x.w ^= 0x80008000u;
+      *p = x;
+    }
+  }
+
+  // this thread's rows: 16 warp + g (hf = 0) and + 8 (hf = 1), as offsets from local0
+  int row_off[2], row_blk[2];
+#pragma unroll
+  for (int hf = 0; hf < 2; hf++) {
+    row_off[hf] = q0 + 16 * warp + g + 8 * hf - local0;
+    row_blk[hf] = row_off[hf] / S;
+  }
+
+  float o[HD / 2];
+#pragma unroll
+  for (int i = 0; i < HD / 2; i++) o[i] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY};   // running max of raw scores
+  float l[2] = {0.f, 0.f};               // this thread's part of the running sum
+
+  for (int t = 0; t < ntiles; t++) {
+    const int t0 = t * BK;
+    const uint32_t skt = sk + (t & 1) * Cfg::kTileBytes, svt = sv + (t & 1) * Cfg::kTileBytes;
+    CpAsyncWait1();        // this thread's copies of tile t (and Q) landed
+    FenceProxyAsync();     // ... and are visible to the async proxy (wgmma)
+    __syncthreads();       // ... for every thread's copies
+
+    // ---- S = Q K^T (64 x BK raw scores); k-step kd: d 16kd.., panel kd / 4, +32 bytes per step
+    float s[BK / 2];
+#pragma unroll
+    for (int i = 0; i < BK / 2; i++) s[i] = 0.f;
+    Pin(s);
+    WgFence();
+#pragma unroll
+    for (int kd = 0; kd < HD / 16; kd++) {
+      WgmmaSS<T, BK>(s, Desc(sq + (kd >> 2) * kBQ * 128 + (kd & 3) * 32, 16, 1024),
+                        Desc(skt + (kd >> 2) * BK * 128 + (kd & 3) * 32, 16, 1024));
+    }
+    WgCommit();
+    WgWaitAll();
+    Pin(s);
+
+    // ---- mask (only tiles reaching past the summaries); candidate of s[4nt + 2hf + e]: t0 + 8nt + 2t + e
+    if (t0 + BK > C) {
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const int cand = t0 + 8 * nt + 2 * t4 + e;
+          const bool summary = cand < C;
+          const int off = summary ? 0 : cand - C;   // key - local0
+          const int off_blk = off / S;
+          const bool start = off == off_blk * S;
+#pragma unroll
+          for (int hf = 0; hf < 2; hf++) {
+            const bool allowed = cand < total &&
+                (summary || (off <= row_off[hf] && (start || off_blk == row_blk[hf])));
+            if (!allowed) s[4 * nt + 2 * hf + e] = -INFINITY;
+          }
+        }
+      }
+    }
+
+    // ---- online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1)
+#pragma unroll
+    for (int hf = 0; hf < 2; hf++) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * hf], s[4 * nt + 2 * hf + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[hf], mx);
+      const float m_scaled = m_new == -INFINITY ? 0.f : m_new * sl2;
+      const float corr = Exp2(m[hf] * sl2 - m_scaled);
+      m[hf] = m_new;
+      float sum = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const float p = Exp2(fmaf(s[4 * nt + 2 * hf + e], sl2, -m_scaled));
+          s[4 * nt + 2 * hf + e] = p;
+          sum += p;
+        }
+      }
+      l[hf] = l[hf] * corr + sum;
+#pragma unroll
+      for (int dt = 0; dt < kDT; dt++) {
+        o[4 * dt + 2 * hf] *= corr;
+        o[4 * dt + 2 * hf + 1] *= corr;
+      }
+    }
+
+    // ---- O += P V; k-step kk: keys 16kk.. = 2048 bytes into the V stage
+    uint32_t pa[BK / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      pa[kk][0] = Pack<T>(s[8 * kk + 0], s[8 * kk + 1]);
+      pa[kk][1] = Pack<T>(s[8 * kk + 2], s[8 * kk + 3]);
+      pa[kk][2] = Pack<T>(s[8 * kk + 4], s[8 * kk + 5]);
+      pa[kk][3] = Pack<T>(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+    Pin(o);
+    WgFence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++)
+      WgmmaRS<T, HD>(o, pa[kk], Desc(svt + kk * 16 * 128, BK * 128, 1024));
+    WgCommit();
+    WgWaitAll();
+    Pin(o);
+
+    __syncthreads();       // every warp is done with stage t & 1
+    if (t + 2 < ntiles) {
+      LoadKeyTile<T, HD, BK>(skt, kh, t0 + 2 * BK, C, total, S, local0);
+      LoadKeyTile<T, HD, BK>(svt, vh, t0 + 2 * BK, C, total, S, local0);
+    }
+    CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
+  }
+
+  // ---- epilogue: y = O / l, staged through the (swizzled) Q tile, which no MMA reads any more
+  // (the last iteration's barrier), so the global stores are 16-byte and row-contiguous
+#pragma unroll
+  for (int hf = 0; hf < 2; hf++) {
+    l[hf] += __shfl_xor_sync(0xffffffffu, l[hf], 1);
+    l[hf] += __shfl_xor_sync(0xffffffffu, l[hf], 2);
+  }
+  const float inv0 = 1.f / l[0], inv1 = 1.f / l[1];   // l >= 1 for rows < N: a query sees itself
+  const int r0 = 16 * warp + g;
+#pragma unroll
+  for (int dt = 0; dt < kDT; dt++) {   // d 8dt + 2t, +1 = chunk dt, bytes 4t
+    *reinterpret_cast<uint32_t*>(sq_ptr + Swz(kBQ, r0, dt) + 4 * t4) = Pack<T>(o[4 * dt] * inv0, o[4 * dt + 1] * inv0);
+    *reinterpret_cast<uint32_t*>(sq_ptr + Swz(kBQ, r0 + 8, dt) + 4 * t4) = Pack<T>(o[4 * dt + 2] * inv1, o[4 * dt + 3] * inv1);
+  }
+  __syncwarp();                        // each warp stores its own 16 rows
+#pragma unroll
+  for (int it = 0; it < 16 * kChunks / 32; it++) {
+    const int e = lane + 32 * it;
+    const int r = 16 * warp + e / kChunks, c = e % kChunks;
+    if (q0 + r < N)
+      *reinterpret_cast<uint4*>(yh + (size_t)(q0 + r) * HD + c * 8) = *reinterpret_cast<const uint4*>(sq_ptr + Swz(kBQ, r, c));
+  }
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+}
+
+// Whether this binary holds an sm_90a image that the current device loads. Only that image
+// declares kProbeInts ints of static shared memory in ArchProbeKernel, and cudaFuncGetAttributes
+// reports the image the runtime picked for the device (any other device or build gets the sm_90 /
+// sm_80 image or JIT PTX, none of which has them). No launch, so it is safe during stream capture.
+constexpr int kProbeInts = 64;
+__global__ void ArchProbeKernel(int* sink) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  __shared__ int marker[kProbeInts];
+  marker[threadIdx.x % kProbeInts] = threadIdx.x;
+  __syncthreads();
+  if (sink) sink[threadIdx.x] = marker[(threadIdx.x + 1) % kProbeInts];
+#else
+  (void)sink;
+#endif
+}
+
+inline bool Available() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> known[kMaxDevices];   // 0 not asked yet, 1 yes, 2 no
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess) { cudaGetLastError(); return false; }
+  if (dev < 0 || dev >= kMaxDevices) return false;
+  int state = known[dev].load(std::memory_order_relaxed);
+  if (state == 0) {
+    cudaFuncAttributes fa;
+    const bool ok = cudaFuncGetAttributes(&fa, ArchProbeKernel) == cudaSuccess;
+    if (!ok) cudaGetLastError();
+    state = ok && fa.sharedSizeBytes == kProbeInts * sizeof(int) ? 1 : 2;
+    known[dev].store(state, std::memory_order_relaxed);
+  }
+  return state == 1;
+}
+
+template <typename T, int HD, int BK>
+cudaError_t Launch(const Problem& p, cudaStream_t stream) {
+  using Cfg = Config<HD, BK>;
+  auto kernel = WgmmaKernel<T, HD, BK>;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
+  if (e != cudaSuccess) return e;
+  const float sl2 = std::fabs(p.scale) * 1.4426950408889634f;  // |scale| * log2(e)
+  dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
+  kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
+      static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
+      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, sl2, p.scale < 0.f);
+  return cudaGetLastError();
+}
+
+template <typename T>
+cudaError_t LaunchType(const Problem& p, cudaStream_t stream, int bk) {
+  if (p.hd == 64) return bk == 64 ? Launch<T, 64, 64>(p, stream) : Launch<T, 64, 128>(p, stream);
+  return bk == 64 ? Launch<T, 128, 64>(p, stream) : Launch<T, 128, 128>(p, stream);
+}
+
+}  // namespace wg
+}  // namespace gpu
+}  // namespace catonnx
