@@ -12,11 +12,10 @@
 //     float32 path and the reference the tensor-core kernels are checked against.
 //   - TensorCoreKernel<T, HD, WARPS>: float16 / bfloat16, head_dim 64 or 128, FlashAttention-2
 //     style with mma.sync m16n8k16 (f32 accumulate), ldmatrix and cp.async (see its comment).
-//   - wg::WgmmaKernel<T, HD, BK, WGS, PIPE> (cat_attention_wgmma.cuh): the same on Hopper warpgroup
-//     MMA (wgmma.mma_async), compiled into the sm_90a image only; variants wg::Variant.
-// LaunchCatAttention picks a tensor-core kernel whenever one applies (unless force_scalar): per
-// head_dim the one kWgmmaVariantHd64 / kWgmmaVariantHd128 name when the device runs the sm_90a
-// image (now: wgmma at head_dim 128), else the mma.sync one.
+//   - wg::WgmmaKernel<T, HD, BK> (cat_attention_wgmma.cuh): the same on Hopper warpgroup MMA
+//     (wgmma.mma_async), compiled into the sm_90a image only.
+// LaunchCatAttention picks a tensor-core kernel whenever one applies (unless force_scalar): the
+// wgmma one (BK 64) when the device runs the sm_90a image, else the mma.sync one.
 #pragma once
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
@@ -643,52 +642,34 @@ inline cudaError_t LaunchTensorCore(const Problem& p, cudaStream_t stream, int b
 /** True when p takes a tensor-core kernel and the device runs this binary's sm_90a image. */
 inline bool UsesWgmma(const Problem& p) { return UsesTensorCores(p) && wg::Available(); }
 
-/** The warpgroup-MMA kernel variant VARIANT (a wg::Variant) with BK keys per tile (64 or 128; 0:
- *  the default for head_dim); p must satisfy UsesWgmma. Builds that variant only (the harness
- *  selects at run time: LaunchWgmma in cat_attention_bench.cu). */
-template <int VARIANT>
-inline cudaError_t LaunchWgmmaVariant(const Problem& p, cudaStream_t stream, int bk) {
-  if (bk == 0) bk = wg::DefaultBK((int)p.hd);
-  if (!UsesWgmma(p) || (bk != 64 && bk != 128)) return cudaErrorInvalidValue;
+/** The warpgroup-MMA kernel with BK keys per tile (64: the library's; 128: the harness only);
+ *  p must satisfy UsesWgmma. */
+template <int BK = 64>
+inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream) {
+  if (!UsesWgmma(p)) return cudaErrorInvalidValue;
   if (p.B == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
-  return p.type == DType::kFloat16 ? wg::LaunchVariant<__half, VARIANT>(p, stream, bk)
-                                   : wg::LaunchVariant<__nv_bfloat16, VARIANT>(p, stream, bk);
+  return p.type == DType::kFloat16 ? wg::LaunchType<__half, BK>(p, stream)
+                                   : wg::LaunchType<__nv_bfloat16, BK>(p, stream);
 }
 
-// The tensor-core kernel LaunchCatAttention runs per head_dim on a device that runs the sm_90a
-// image: kMmaSync or a wg::Variant, with its BK (0: wg::DefaultBK). The three-stage kernel with
-// BK 64 was within 1% of the fastest variant on all 32 benchmark shapes: 1.00-1.25x mma.sync at
-// head_dim 64, 1.21-1.43x at 128 (docs/results/kernel-bench-wgmma-variants.md).
-constexpr int kMmaSync = -1;
-constexpr int kWgmmaVariantHd64 = wg::kWgmma3, kWgmmaBkHd64 = 64;
-constexpr int kWgmmaVariantHd128 = wg::kWgmma3, kWgmmaBkHd128 = 64;
-
-/** Name of the tensor-core kernel LaunchCatAttention(p, s, false) runs ("mma.sync" or a
- *  wg::kVariantNames entry), or "scalar". */
+/** Name of the kernel LaunchCatAttention(p, s, false) runs: "wgmma", "mma.sync" or "scalar". */
 inline const char* ChosenKernel(const Problem& p) {
-  if (!UsesTensorCores(p)) return "scalar";
-  const int variant = p.hd == 64 ? kWgmmaVariantHd64 : kWgmmaVariantHd128;
-  return variant != kMmaSync && UsesWgmma(p) ? wg::kVariantNames[variant] : "mma.sync";
+  return UsesWgmma(p) ? "wgmma" : UsesTensorCores(p) ? "mma.sync" : "scalar";
 }
 
 /**
  * Runs y = CatAttention(q, k, v) on the stream: for float16 / bfloat16 with head_dim 64 or 128
- * (finite non-zero scale, 16-byte aligned pointers) a tensor-core kernel, the one kWgmmaVariantHd64 /
- * kWgmmaVariantHd128 names when the device runs the sm_90a image (UsesWgmma), else mma.sync;
- * otherwise the scalar kernel (head_dim <= 128).
+ * (finite non-zero scale, 16-byte aligned pointers) a tensor-core kernel, wgmma with BK 64 when the
+ * device runs the sm_90a image (UsesWgmma), else mma.sync; otherwise the scalar kernel (head_dim <= 128).
  * force_scalar: always the scalar kernel. The caller checks the shapes (Hkv divides H, S > 0,
  * H and B <= 65535, N and S <= 2^30); returns the launch error.
  */
 inline cudaError_t LaunchCatAttention(const Problem& p, cudaStream_t stream, bool force_scalar) {
   if (p.B == 0 || p.H == 0 || p.N == 0 || p.hd == 0) return cudaSuccess;
   if (p.hd > scalar::kMaxHeadDim) return cudaErrorInvalidValue;
-  if (!force_scalar && UsesTensorCores(p)) {  // compile-time choices: only those variants are built
-    if constexpr (kWgmmaVariantHd64 != kMmaSync)
-      if (p.hd == 64 && UsesWgmma(p)) return LaunchWgmmaVariant<kWgmmaVariantHd64>(p, stream, kWgmmaBkHd64);
-    if constexpr (kWgmmaVariantHd128 != kMmaSync)
-      if (p.hd == 128 && UsesWgmma(p)) return LaunchWgmmaVariant<kWgmmaVariantHd128>(p, stream, kWgmmaBkHd128);
-    return LaunchTensorCore(p, stream);
-  }
+  // wgmma (BK 64) measured 1.00-1.25x mma.sync at head_dim 64 and 1.21-1.43x at 128 on every
+  // benchmark shape on the H200 (docs/results/kernel-bench-wgmma-variants.md)
+  if (!force_scalar && UsesTensorCores(p)) return UsesWgmma(p) ? LaunchWgmma<64>(p, stream) : LaunchTensorCore(p, stream);
   switch (p.type) {
     case DType::kFloat32: return scalar::Launch<float>(p, stream);
     case DType::kFloat16: return scalar::Launch<__half>(p, stream);

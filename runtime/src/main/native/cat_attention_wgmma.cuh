@@ -6,7 +6,9 @@
 //
 // WgmmaKernel<T, HD, BK>: one CTA = one warpgroup (4 warps, 128 threads) = 64 query rows;
 // grid (ceil(N / 64), H, B), blockIdx.x reversed so the heaviest (latest) tiles start first.
-// Several CTAs share an SM (2-3 at the default BK), so one CTA's softmax overlaps another's MMAs.
+// Several CTAs share an SM (at BK 64: 3 at head_dim 64, 2 at 128), so one CTA's softmax overlaps
+// another's MMAs. BK = keys per tile: the library runs 64; 128 (slower at head_dim 64, no faster
+// at 128) stays selectable for the harness.
 //   S = Q K^T   wgmma m64n{BK}k16, A = Q and B = K both from shared memory (K-major), HD / 16 steps
 //   O += P V    wgmma m64n{HD}k16, A = P from registers (the RS form), B = V from shared memory,
 //               N-major (V is [key][d]: transpose bit set), BK / 16 steps
@@ -26,23 +28,17 @@
 //   V (N-major):    start = V + 16 keys * 128 bytes per k-step, SBO = 1024 (next 8 keys),
 //                   LBO = BK * 128 (next panel: d + 64).
 // Loads: cp.async by all 128 threads (the summaries are gathered rows, not a TMA box), K and V of
-// one key tile per commit group, two stages: tile t + 2 is issued once tile t is consumed, so one
-// tile of loads is always in flight behind the MMAs. Each thread waits for its copies, fences them
+// one key tile per commit group, three stages with one barrier per tile: the barrier publishing
+// tile t also proves every warp done with tile t - 1, whose stage then receives tile t + 2, so two
+// tiles of loads are in flight behind the MMAs. Each thread waits for its copies, fences them
 // into the async proxy (fence.proxy.async) and the CTA barrier publishes them to wgmma.
 // Every key tile is computed whole (a warpgroup MMA spans all 64 rows): with 64 rows every local
 // key is seen by some row, so only fully masked padding would be skippable, and there is none.
 //
-// Variants (template flags WGS, PIPE; the defaults 1, kPipe2 are the kernel above):
-//   WGS = 2      two consumer warpgroups, 128 query rows and 256 threads per CTA sharing every K / V
-//                stage: half the shared-memory fills and summary re-reads per query. Both iterate
-//                the CTA's candidates (the union of their ranges), masked per element as above; the
-//                first skips the tiles past its own last candidate (kPipe3 / kPipeOverlap only).
-//   kPipe3       three stages, one barrier per tile: the barrier publishing tile t also proves
-//                every warp done with tile t - 1, whose stage then receives tile t + 2.
-//   kPipeOverlap kPipe3 plus FA3's intra-warpgroup overlap: S of tile t + 1 is issued before P V of
-//                tile t, and its mask and softmax run while P V is in flight; O is rescaled and the
-//                new P packed after the wait (packing into a second fragment during the flight makes
-//                ptxas serialize the wgmmas, C7513). Tile t + 1 is waited for at the top of iteration t.
+// Measured and rejected on the H200 (docs/results/kernel-bench-wgmma-variants.md): two stages
+// (a second barrier per tile), two warpgroups per CTA (128 query rows sharing each K / V stage)
+// and FA3's intra-warpgroup overlap (S of tile t + 1 issued before P V of tile t, its softmax
+// while P V runs): each slower than this kernel or no faster.
 #pragma once
 #include <atomic>
 
@@ -56,18 +52,13 @@ using tc::Exp2;
 using tc::Pack;
 using tc::SmemAddr;
 
-constexpr int kBQ = 64;          // query rows per warpgroup
-constexpr int kThreads = 128;    // threads per warpgroup
+constexpr int kBQ = 64;          // query rows per CTA (one warpgroup)
+constexpr int kThreads = 128;
+constexpr int kStages = 3;
 
-enum Pipe : int { kPipe2 = 0, kPipe3 = 1, kPipeOverlap = 2 };
-
-template <int HD, int BK, int WGS = 1, int PIPE = kPipe2>
+template <int HD, int BK>
 struct Config {
   static_assert(HD % 64 == 0 && HD <= 128 && (BK == 64 || BK == 128), "head_dim 64 / 128, BK 64 / 128");
-  static_assert(WGS == 1 || WGS == 2, "one or two warpgroups");
-  static constexpr int kBQ = wg::kBQ * WGS;         // query rows per CTA
-  static constexpr int kThreads = wg::kThreads * WGS;
-  static constexpr int kStages = PIPE == kPipe2 ? 2 : 3;
   static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
   static constexpr int kQBytes = kBQ * HD * 2;
   static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
@@ -80,10 +71,6 @@ struct Config {
   static constexpr int kMinBlocks = kSmemBlocks < kRegBlocks ? kSmemBlocks : kRegBlocks < 1 ? 1 : kRegBlocks;
 };
 
-// Default keys per tile: 128 for head_dim 64 (S = 64 x 128 fp32 = 64 registers a thread, 3 CTAs an
-// SM), 64 for head_dim 128 (O alone takes 64 registers; 2 CTAs an SM).
-constexpr int DefaultBK(int hd) { return hd == 64 ? 128 : 64; }
-
 // Byte offset of 16-byte chunk c (0 .. HD / 8 - 1) of row r in a 128B-swizzled [rows][HD] tile.
 __device__ __forceinline__ uint32_t Swz(int rows, int r, int c) {
   return (uint32_t)((c >> 3) * rows * 128 + r * 128 + (((c & 7) ^ (r & 7)) << 4));
@@ -95,13 +82,12 @@ __device__ __forceinline__ uint64_t Desc(uint32_t addr, uint32_t lbo, uint32_t s
          (uint64_t)((sbo & 0x3FFFF) >> 4) << 32 | 1ull << 62;
 }
 
+
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
 __device__ __forceinline__ void WgFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void WgCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void WgWaitAll() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
 __device__ __forceinline__ void FenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-__device__ __forceinline__ void WgWait1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
-__device__ __forceinline__ void CpAsyncWait0() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
 __device__ __forceinline__ void CpAsyncWait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
 __device__ __forceinline__ void CpAsyncWait2() { asm volatile("cp.async.wait_group 2;\n" ::: "memory"); }
 
@@ -231,15 +217,15 @@ template <> __device__ __forceinline__ void WgmmaRS<__half, 128>(float (&d)[64],
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
 // Gathers BK key candidates from t0 (tc::LoadKeyTile's enumeration) of one [N, HD] head into the
-// swizzled tile at dst (shared address), NT threads; candidates >= total are zero rows.
-template <typename T, int HD, int BK, int NT = kThreads>
+// swizzled tile at dst (shared address); candidates >= total are zero rows.
+template <typename T, int HD, int BK>
 __device__ __forceinline__ void LoadKeyTile(uint32_t dst, const T* __restrict__ src, int t0, int C, int total,
                                             int S, int local0) {
   constexpr int kChunks = HD / 8;
-  static_assert(BK * kChunks % NT == 0, "whole chunks per thread");
+  static_assert(BK * kChunks % kThreads == 0, "whole chunks per thread");
 #pragma unroll
-  for (int it = 0; it < BK * kChunks / NT; it++) {
-    const int e = threadIdx.x + it * NT;
+  for (int it = 0; it < BK * kChunks / kThreads; it++) {
+    const int e = threadIdx.x + it * kThreads;
     const int r = e / kChunks, c = e % kChunks;
     const int cand = t0 + r;
     const bool valid = cand < total;
@@ -248,147 +234,31 @@ __device__ __forceinline__ void LoadKeyTile(uint32_t dst, const T* __restrict__ 
   }
 }
 
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// Issues (and commits, no wait) S = Q K^T, 64 x BK raw scores: sq = this warpgroup's 64 rows of the
-// [BQ][HD] Q tile (panel stride BQ * 128 bytes); k-step kd: d 16kd.., panel kd / 4, +32 bytes per step.
-template <typename T, int HD, int BK, int BQ>
-__device__ __forceinline__ void IssueScores(float (&s)[BK / 2], uint32_t sq, uint32_t skt) {
-#pragma unroll
-  for (int i = 0; i < BK / 2; i++) s[i] = 0.f;
-  Pin(s);
-  WgFence();
-#pragma unroll
-  for (int kd = 0; kd < HD / 16; kd++) {
-    WgmmaSS<T, BK>(s, Desc(sq + (kd >> 2) * BQ * 128 + (kd & 3) * 32, 16, 1024),
-                      Desc(skt + (kd >> 2) * BK * 128 + (kd & 3) * 32, 16, 1024));
-  }
-  WgCommit();
-}
-
-// Mask (only tiles reaching past the summaries); candidate of s[4nt + 2hf + e]: t0 + 8nt + 2t + e.
-template <int BK>
-__device__ __forceinline__ void MaskTile(float (&s)[BK / 2], int t0, int t4, int C, int total, int S,
-                                         const int (&row_off)[2], const int (&row_blk)[2]) {
-  if (t0 + BK > C) {
-#pragma unroll
-    for (int nt = 0; nt < BK / 8; nt++) {
-#pragma unroll
-      for (int e = 0; e < 2; e++) {
-        const int cand = t0 + 8 * nt + 2 * t4 + e;
-        const bool summary = cand < C;
-        const int off = summary ? 0 : cand - C;   // key - local0
-        const int off_blk = off / S;
-        const bool start = off == off_blk * S;
-#pragma unroll
-        for (int hf = 0; hf < 2; hf++) {
-          const bool allowed = cand < total &&
-              (summary || (off <= row_off[hf] && (start || off_blk == row_blk[hf])));
-          if (!allowed) s[4 * nt + 2 * hf + e] = -INFINITY;
-        }
-      }
-    }
-  }
-}
-
-// Online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1): s becomes P, corr
-// the factor O must be rescaled by (RESCALE: done here; else O is in flight, the caller does it).
-template <int BK, int HD, bool RESCALE>
-__device__ __forceinline__ void Softmax(float (&s)[BK / 2], float (&m)[2], float (&l)[2], float (&corr)[2], float sl2,
-                                        float (&o)[HD / 2]) {
-#pragma unroll
-  for (int hf = 0; hf < 2; hf++) {
-    float mx = -INFINITY;
-#pragma unroll
-    for (int nt = 0; nt < BK / 8; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * hf], s[4 * nt + 2 * hf + 1]));
-    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-    const float m_new = fmaxf(m[hf], mx);
-    const float m_scaled = m_new == -INFINITY ? 0.f : m_new * sl2;
-    const float c = Exp2(m[hf] * sl2 - m_scaled);
-    corr[hf] = c;
-    m[hf] = m_new;
-    float sum = 0.f;
-#pragma unroll
-    for (int nt = 0; nt < BK / 8; nt++) {
-#pragma unroll
-      for (int e = 0; e < 2; e++) {
-        const float p = Exp2(fmaf(s[4 * nt + 2 * hf + e], sl2, -m_scaled));
-        s[4 * nt + 2 * hf + e] = p;
-        sum += p;
-      }
-    }
-    l[hf] = l[hf] * c + sum;
-    if (RESCALE) {
-#pragma unroll
-      for (int dt = 0; dt < HD / 8; dt++) {
-        o[4 * dt + 2 * hf] *= c;
-        o[4 * dt + 2 * hf + 1] *= c;
-      }
-    }
-  }
-}
-
-template <int HD>
-__device__ __forceinline__ void Rescale(float (&o)[HD / 2], const float (&corr)[2]) {
-#pragma unroll
-  for (int dt = 0; dt < HD / 8; dt++) {
-    o[4 * dt] *= corr[0];
-    o[4 * dt + 1] *= corr[0];
-    o[4 * dt + 2] *= corr[1];
-    o[4 * dt + 3] *= corr[1];
-  }
-}
-
-// P as the RS A fragments: k-step kk (keys 16kk..) = pack(2kk c0, c1), (2kk c2, c3), (2kk+1 ...).
-template <typename T, int BK>
-__device__ __forceinline__ void PackP(uint32_t (&pa)[BK / 16][4], const float (&s)[BK / 2]) {
-#pragma unroll
-  for (int kk = 0; kk < BK / 16; kk++) {
-    pa[kk][0] = Pack<T>(s[8 * kk + 0], s[8 * kk + 1]);
-    pa[kk][1] = Pack<T>(s[8 * kk + 2], s[8 * kk + 3]);
-    pa[kk][2] = Pack<T>(s[8 * kk + 4], s[8 * kk + 5]);
-    pa[kk][3] = Pack<T>(s[8 * kk + 6], s[8 * kk + 7]);
-  }
-}
-
-// Issues (and commits) O += P V; k-step kk: keys 16kk.. = 2048 bytes into the V stage.
-template <typename T, int HD, int BK>
-__device__ __forceinline__ void IssuePV(float (&o)[HD / 2], const uint32_t (&pa)[BK / 16][4], uint32_t svt) {
-  Pin(o);
-  WgFence();
-#pragma unroll
-  for (int kk = 0; kk < BK / 16; kk++)
-    WgmmaRS<T, HD>(o, pa[kk], Desc(svt + kk * 16 * 128, BK * 128, 1024));
-  WgCommit();
-}
-#endif  // __CUDA_ARCH_FEAT_SM90_ALL
-
 // Arguments as tc::TensorCoreKernel's (sl2 = |scale| log2(e); negate: scale < 0, folded into Q).
 // Compiled only into the sm_90a image; elsewhere an empty stub that the launcher never runs
-// (WgmmaAvailable).
-template <typename T, int HD, int BK, int WGS = 1, int PIPE = kPipe2>
-__global__ void __launch_bounds__(Config<HD, BK, WGS, PIPE>::kThreads, Config<HD, BK, WGS, PIPE>::kMinBlocks)
+// (Available).
+template <typename T, int HD, int BK>
+__global__ void __launch_bounds__(kThreads, Config<HD, BK>::kMinBlocks)
 WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ y,
             int H, int Hkv, int N, int S, float sl2, bool negate) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  using Cfg = Config<HD, BK, WGS, PIPE>;
-  constexpr int kChunks = Cfg::kChunks, kBQ = Cfg::kBQ, kThreads = Cfg::kThreads, kTB = Cfg::kTileBytes;
+  using Cfg = Config<HD, BK>;
+  constexpr int kChunks = Cfg::kChunks, kTB = Cfg::kTileBytes;
+  constexpr int kNT = BK / 8;    // n8 tiles of S
   constexpr int kDT = HD / 8;    // n8 tiles of O
   extern __shared__ unsigned char smem_raw[];
   // 1024-byte aligned base: swizzle atoms must start on 1024-byte boundaries
   const uint32_t raw = SmemAddr(smem_raw);
-  const uint32_t sq = (raw + 1023u) & ~1023u;                 // Q [kBQ][HD]; at the end, y staging
+  const uint32_t sq = (raw + 1023u) & ~1023u;                 // Q [64][HD]; at the end, y staging
   unsigned char* const sq_ptr = smem_raw + (sq - raw);
   const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTB
-  const uint32_t sv = sk + Cfg::kStages * kTB;                // V stage s at sv + s * kTB
+  const uint32_t sv = sk + kStages * kTB;                     // V stage s at sv + s * kTB
 
   const int tile = gridDim.x - 1 - blockIdx.x;
   const int h = blockIdx.y, b = blockIdx.z;
   const int hk = h / (H / Hkv);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, t4 = lane & 3;
-  // this warpgroup's 64 Q rows (8 KiB into each panel)
-  const uint32_t sqw = WGS == 1 ? sq : sq + (warp >> 2) * wg::kBQ * 128;
 
   const int q0 = tile * kBQ;
   const int qlast = min(N, q0 + kBQ) - 1;
@@ -415,8 +285,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 #pragma unroll
   for (int st = 0; st < 2; st++) {
     if (st < ntiles) {
-      LoadKeyTile<T, HD, BK, kThreads>(sk + st * kTB, kh, st * BK, C, total, S, local0);
-      LoadKeyTile<T, HD, BK, kThreads>(sv + st * kTB, vh, st * BK, C, total, S, local0);
+      LoadKeyTile<T, HD, BK>(sk + st * kTB, kh, st * BK, C, total, S, local0);
+      LoadKeyTile<T, HD, BK>(sv + st * kTB, vh, st * BK, C, total, S, local0);
     }
     CpAsyncCommit();
   }
@@ -445,98 +315,108 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   for (int i = 0; i < HD / 2; i++) o[i] = 0.f;
   float m[2] = {-INFINITY, -INFINITY};   // running max of raw scores
   float l[2] = {0.f, 0.f};               // this thread's part of the running sum
-  float corr[2];
 
-  if constexpr (PIPE == kPipe2) {
-    for (int t = 0; t < ntiles; t++) {
-      const int t0 = t * BK;
-      float s[BK / 2];
-      uint32_t pa[BK / 16][4];
-      const uint32_t skt = sk + (t & 1) * kTB, svt = sv + (t & 1) * kTB;
-      CpAsyncWait1();        // this thread's copies of tile t (and Q) landed
-      FenceProxyAsync();     // ... and are visible to the async proxy (wgmma)
-      __syncthreads();       // ... for every thread's copies
-      IssueScores<T, HD, BK, kBQ>(s, sqw, skt);
-      WgWaitAll();
-      Pin(s);
-      MaskTile<BK>(s, t0, t4, C, total, S, row_off, row_blk);
-      Softmax<BK, HD, true>(s, m, l, corr, sl2, o);
-      PackP<T, BK>(pa, s);
-      IssuePV<T, HD, BK>(o, pa, svt);
-      WgWaitAll();
-      Pin(o);
-      __syncthreads();       // every warp is done with stage t & 1
-      if (t + 2 < ntiles) {
-        LoadKeyTile<T, HD, BK, kThreads>(skt, kh, t0 + 2 * BK, C, total, S, local0);
-        LoadKeyTile<T, HD, BK, kThreads>(svt, vh, t0 + 2 * BK, C, total, S, local0);
-      }
-      CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
+  for (int t = 0; t < ntiles; t++) {
+    const int t0 = t * BK;
+    const uint32_t skt = sk + (t % kStages) * kTB, svt = sv + (t % kStages) * kTB;
+    CpAsyncWait1();        // this thread's copies of tile t (and Q) landed
+    FenceProxyAsync();     // ... and are visible to the async proxy (wgmma)
+    __syncthreads();       // ... for every thread's copies; also: every warp is done with tile t - 1
+    if (t + 2 < ntiles) {  // ... so its stage takes tile t + 2
+      const int sn = (t + 2) % kStages;
+      LoadKeyTile<T, HD, BK>(sk + sn * kTB, kh, t0 + 2 * BK, C, total, S, local0);
+      LoadKeyTile<T, HD, BK>(sv + sn * kTB, vh, t0 + 2 * BK, C, total, S, local0);
     }
-  } else {
-    constexpr bool kOverlap = PIPE == kPipeOverlap;
-    // tiles this warpgroup computes: the first of two has its last row 64 earlier, and the tiles
-    // past its last candidate are fully masked for it (p = 0, corr = 1: skipping them is exact)
-    const int my_tiles = WGS == 1 ? ntiles
-        : (C + min(qlast, q0 + (warp >> 2) * wg::kBQ + wg::kBQ - 1) - local0 + BK) / BK;
+    CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
+
+    // ---- S = Q K^T (64 x BK raw scores); k-step kd: d 16kd.., panel kd / 4, +32 bytes per step
     float s[BK / 2];
-    uint32_t pa[BK / 16][4];
-    if (kOverlap) {          // S and P of tile 0 (O is still 0: no rescale)
-      CpAsyncWait1();
-      FenceProxyAsync();
-      __syncthreads();
-      IssueScores<T, HD, BK, kBQ>(s, sqw, sk);
-      WgWaitAll();
-      Pin(s);
-      MaskTile<BK>(s, 0, t4, C, total, S, row_off, row_blk);
-      Softmax<BK, HD, false>(s, m, l, corr, sl2, o);
-      PackP<T, BK>(pa, s);
+#pragma unroll
+    for (int i = 0; i < BK / 2; i++) s[i] = 0.f;
+    Pin(s);
+    WgFence();
+#pragma unroll
+    for (int kd = 0; kd < HD / 16; kd++) {
+      WgmmaSS<T, BK>(s, Desc(sq + (kd >> 2) * kBQ * 128 + (kd & 3) * 32, 16, 1024),
+                        Desc(skt + (kd >> 2) * BK * 128 + (kd & 3) * 32, 16, 1024));
     }
-    for (int t = 0; t < ntiles; t++) {
-      const uint32_t skt = sk + (t % 3) * kTB, svt = sv + (t % 3) * kTB;
-      if (kOverlap) CpAsyncWait0();   // tile t + 1 (tile t: one iteration earlier)
-      else CpAsyncWait1();            // tile t
-      FenceProxyAsync();
-      __syncthreads();                // also: every warp is done with tile t - 1's stage
-      if (t + 2 < ntiles) {
-        const int sn = (t + 2) % 3;
-        LoadKeyTile<T, HD, BK, kThreads>(sk + sn * kTB, kh, (t + 2) * BK, C, total, S, local0);
-        LoadKeyTile<T, HD, BK, kThreads>(sv + sn * kTB, vh, (t + 2) * BK, C, total, S, local0);
-      }
-      CpAsyncCommit();
-      if (!kOverlap) {
-        if (t < my_tiles) {
-          IssueScores<T, HD, BK, kBQ>(s, sqw, skt);
-          WgWaitAll();
-          Pin(s);
-          MaskTile<BK>(s, t * BK, t4, C, total, S, row_off, row_blk);
-          Softmax<BK, HD, true>(s, m, l, corr, sl2, o);
-          PackP<T, BK>(pa, s);
-          IssuePV<T, HD, BK>(o, pa, svt);
-          WgWaitAll();
-          Pin(o);
-        }
-      } else if (t + 1 == my_tiles) {   // this warpgroup's last tile: P V only
-        IssuePV<T, HD, BK>(o, pa, svt);
-        WgWaitAll();
-        Pin(o);
-      } else if (t + 1 < my_tiles) {
-        IssueScores<T, HD, BK, kBQ>(s, sqw, sk + ((t + 1) % 3) * kTB);
-        IssuePV<T, HD, BK>(o, pa, svt);
-        WgWait1();                      // S of tile t + 1 (P V of tile t may still run)
-        Pin(s);
-        MaskTile<BK>(s, (t + 1) * BK, t4, C, total, S, row_off, row_blk);
-        Softmax<BK, HD, false>(s, m, l, corr, sl2, o);
-        WgWaitAll();
-        Pin(o);
-        Rescale<HD>(o, corr);
-        PackP<T, BK>(pa, s);
-      }
-    }
-    __syncthreads();         // every warp is done with Q (both warpgroups' MMAs) before the y staging
-  }
+    WgCommit();
+    WgWaitAll();
+    Pin(s);
 
-  // ---- epilogue: y = O / l, staged through the (swizzled) Q tile, which no MMA reads any more
-  // (the last barrier), so the global stores are 16-byte and row-contiguous
+    // ---- mask (only tiles reaching past the summaries); candidate of s[4nt + 2hf + e]: t0 + 8nt + 2t + e
+    if (t0 + BK > C) {
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const int cand = t0 + 8 * nt + 2 * t4 + e;
+          const bool summary = cand < C;
+          const int off = summary ? 0 : cand - C;   // key - local0
+          const int off_blk = off / S;
+          const bool start = off == off_blk * S;
+#pragma unroll
+          for (int hf = 0; hf < 2; hf++) {
+            const bool allowed = cand < total &&
+                (summary || (off <= row_off[hf] && (start || off_blk == row_blk[hf])));
+            if (!allowed) s[4 * nt + 2 * hf + e] = -INFINITY;
+          }
+        }
+      }
+    }
+
+    // ---- online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1)
+#pragma unroll
+    for (int hf = 0; hf < 2; hf++) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * hf], s[4 * nt + 2 * hf + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[hf], mx);
+      const float m_scaled = m_new == -INFINITY ? 0.f : m_new * sl2;
+      const float corr = Exp2(m[hf] * sl2 - m_scaled);
+      m[hf] = m_new;
+      float sum = 0.f;
+#pragma unroll
+      for (int nt = 0; nt < kNT; nt++) {
+#pragma unroll
+        for (int e = 0; e < 2; e++) {
+          const float p = Exp2(fmaf(s[4 * nt + 2 * hf + e], sl2, -m_scaled));
+          s[4 * nt + 2 * hf + e] = p;
+          sum += p;
+        }
+      }
+      l[hf] = l[hf] * corr + sum;
+#pragma unroll
+      for (int dt = 0; dt < kDT; dt++) {
+        o[4 * dt + 2 * hf] *= corr;
+        o[4 * dt + 2 * hf + 1] *= corr;
+      }
+    }
+
+    // ---- O += P V; k-step kk: keys 16kk.. = 2048 bytes into the V stage
+    uint32_t pa[BK / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      pa[kk][0] = Pack<T>(s[8 * kk + 0], s[8 * kk + 1]);
+      pa[kk][1] = Pack<T>(s[8 * kk + 2], s[8 * kk + 3]);
+      pa[kk][2] = Pack<T>(s[8 * kk + 4], s[8 * kk + 5]);
+      pa[kk][3] = Pack<T>(s[8 * kk + 6], s[8 * kk + 7]);
+    }
+    Pin(o);
+    WgFence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++)
+      WgmmaRS<T, HD>(o, pa[kk], Desc(svt + kk * 16 * 128, BK * 128, 1024));
+    WgCommit();
+    WgWaitAll();
+    Pin(o);
+  }
+  __syncthreads();         // every warp's MMAs are done with Q before the y staging overwrites it
+
+  // ---- epilogue: y = O / l, staged through the (swizzled) Q tile, so the global stores are
+  // 16-byte and row-contiguous
 #pragma unroll
   for (int hf = 0; hf < 2; hf++) {
     l[hf] += __shfl_xor_sync(0xffffffffu, l[hf], 1);
@@ -593,36 +473,23 @@ inline bool Available() {
   return state == 1;
 }
 
-// The variants by name (the harness's kernel=), in Variant order; kWgmma is the verified default.
-enum Variant : int { kWgmma = 0, kWgmma3, kWgmmaOvl, kWgmma2, kWgmma2Ovl, kVariants };
-constexpr const char* kVariantNames[kVariants] = {"wgmma", "wgmma3", "wgmma-ovl", "wgmma2", "wgmma2-ovl"};
-
-template <typename T, int HD, int BK, int WGS, int PIPE>
+template <typename T, int HD, int BK>
 cudaError_t Launch(const Problem& p, cudaStream_t stream) {
-  using Cfg = Config<HD, BK, WGS, PIPE>;
-  auto kernel = WgmmaKernel<T, HD, BK, WGS, PIPE>;
+  using Cfg = Config<HD, BK>;
+  auto kernel = WgmmaKernel<T, HD, BK>;
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (e != cudaSuccess) return e;
   const float sl2 = std::fabs(p.scale) * 1.4426950408889634f;  // |scale| * log2(e)
-  dim3 grid((unsigned)((p.N + Cfg::kBQ - 1) / Cfg::kBQ), (unsigned)p.H, (unsigned)p.B);
-  kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(
+  dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
+  kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
       (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, sl2, p.scale < 0.f);
   return cudaGetLastError();
 }
 
-template <typename T, int WGS, int PIPE>
-cudaError_t LaunchShape(const Problem& p, cudaStream_t stream, int bk) {
-  if (p.hd == 64) return bk == 64 ? Launch<T, 64, 64, WGS, PIPE>(p, stream) : Launch<T, 64, 128, WGS, PIPE>(p, stream);
-  return bk == 64 ? Launch<T, 128, 64, WGS, PIPE>(p, stream) : Launch<T, 128, 128, WGS, PIPE>(p, stream);
-}
-
-template <typename T, int VARIANT>
-cudaError_t LaunchVariant(const Problem& p, cudaStream_t stream, int bk) {
-  static_assert(VARIANT >= 0 && VARIANT < kVariants, "a wg::Variant");
-  constexpr int kWgs = VARIANT == kWgmma2 || VARIANT == kWgmma2Ovl ? 2 : 1;
-  constexpr int kPipe = VARIANT == kWgmma ? kPipe2 : VARIANT == kWgmma3 || VARIANT == kWgmma2 ? kPipe3 : kPipeOverlap;
-  return LaunchShape<T, kWgs, kPipe>(p, stream, bk);
+template <typename T, int BK>
+cudaError_t LaunchType(const Problem& p, cudaStream_t stream) {
+  return p.hd == 64 ? Launch<T, 64, BK>(p, stream) : Launch<T, 128, BK>(p, stream);
 }
 
 }  // namespace wg

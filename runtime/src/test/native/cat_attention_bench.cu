@@ -1,19 +1,16 @@
 // Standalone check and benchmark of the CatAttention CUDA kernels (runtime/src/main/native/
 // cat_attention_kernels.cuh), without ONNX Runtime. Build and run: run-kernel-bench.sh next to it.
 //
-//   cat_attention_bench check [-q] [kernel=KERNELS]
+//   cat_attention_bench check [-q] [kernel=all|mma|wgmma]
 //                                        tensor-core kernels (float16 and bfloat16: mma.sync with
-//                                        both block_q, each wgmma variant with both BK when the device
-//                                        runs the sm_90a image) vs the scalar kernel in float32 on the
-//                                        same rounded inputs; exit status 1 on any failure, which
-//                                        prints the first mismatching element (-q: print failing
-//                                        cases and the summary only; kernel=: only those kernels)
-//   cat_attention_bench bench [kernel=KERNELS] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
-//                                        bfloat16 timings, a markdown table, the kernels side by side
-// KERNELS: all (default: mma and every wgmma variant), both (mma,wgmma), or a comma list of mma and
-//          wgmma variants (wg::kVariantNames: wgmma, wgmma3, wgmma-ovl, wgmma2, wgmma2-ovl; see
-//          cat_attention_wgmma.cuh), each optionally NAME:BK (BK 64 / 128 at both head dims; bench only,
-//          check runs both BK)
+//                                        both block_q, wgmma with both BK when the device runs the
+//                                        sm_90a image) vs the scalar kernel in float32 on the same
+//                                        rounded inputs; exit status 1 on any failure, which prints
+//                                        the first mismatching element (-q: print failing cases and
+//                                        the summary only; kernel=: only those tensor-core kernels)
+//   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
+//                                        bfloat16 timings, a markdown table (both: mma.sync and
+//                                        wgmma side by side; wgmma with BK wbk, default 64)
 #include "cat_attention_kernels.cuh"
 
 #include <algorithm>
@@ -127,62 +124,26 @@ void Fill(T* typed, float* f32, size_t n, uint64_t seed, float lo, float hi) {
   CUDA_CHECK(cudaGetLastError());
 }
 
-constexpr int kMma = -1;  // the mma.sync kernel in a kernel list; else a wg::Variant
+enum Kernel : int { kMma, kWgmma };  // the tensor-core kernels: mma.sync, wgmma
 
-/** LaunchWgmmaVariant with the variant chosen at run time (builds every variant). */
-cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream, int bk = 0, wg::Variant variant = wg::kWgmma) {
-  switch (variant) {
-    case wg::kWgmma: return LaunchWgmmaVariant<wg::kWgmma>(p, stream, bk);
-    case wg::kWgmma3: return LaunchWgmmaVariant<wg::kWgmma3>(p, stream, bk);
-    case wg::kWgmmaOvl: return LaunchWgmmaVariant<wg::kWgmmaOvl>(p, stream, bk);
-    case wg::kWgmma2: return LaunchWgmmaVariant<wg::kWgmma2>(p, stream, bk);
-    case wg::kWgmma2Ovl: return LaunchWgmmaVariant<wg::kWgmma2Ovl>(p, stream, bk);
-    default: return cudaErrorInvalidValue;
-  }
+const char* KernelName(Kernel k) { return k == kMma ? "mma" : "wgmma"; }
+
+/** kernel=: all or both (mma and wgmma), mma, or wgmma; false on anything else. */
+bool ParseKernels(const std::string& spec, std::vector<Kernel>& out) {
+  if (spec == "all" || spec == "both") out = {kMma, kWgmma};
+  else if (spec == "mma") out = {kMma};
+  else if (spec == "wgmma") out = {kWgmma};
+  else return false;
+  return true;
 }
 
-/** One entry of KERNELS: a kernel, and for wgmma a fixed BK (0: bench's wbk, else wg::DefaultBK). */
-struct KernelSpec {
-  int kernel;
-  int bk;
-  std::string Name() const {
-    return (kernel == kMma ? std::string("mma") : wg::kVariantNames[kernel]) + (bk ? ":" + std::to_string(bk) : "");
-  }
-};
-
-/** Parses KERNELS (see the header); false on an unknown entry. */
-bool ParseKernels(const std::string& spec, std::vector<KernelSpec>& out) {
-  out.clear();
-  if (spec == "all" || spec == "both") {
-    out.push_back({kMma, 0});
-    for (int v = 0; v < (spec == "all" ? (int)wg::kVariants : 1); v++) out.push_back({v, 0});
-    return true;
-  }
-  for (size_t a = 0; a <= spec.size();) {
-    size_t b = spec.find(',', a);
-    if (b == std::string::npos) b = spec.size();
-    std::string name = spec.substr(a, b - a);
-    int bk = 0;
-    const size_t colon = name.find(':');
-    if (colon != std::string::npos) {
-      bk = std::atoi(name.c_str() + colon + 1);
-      name.resize(colon);
-      if (bk != 64 && bk != 128) return false;
-    }
-    int found = name == "mma" && !bk ? kMma : -2;
-    for (int v = 0; v < wg::kVariants; v++)
-      if (name == wg::kVariantNames[v]) found = v;
-    if (found == -2) return false;
-    out.push_back({found, bk});
-    a = b + 1;
-  }
-  return !out.empty();
+bool HasMma(const std::vector<Kernel>& kernels) {
+  return std::find(kernels.begin(), kernels.end(), kMma) != kernels.end();
 }
 
-bool HasMma(const std::vector<KernelSpec>& kernels) {
-  for (const KernelSpec& k : kernels)
-    if (k.kernel == kMma) return true;
-  return false;
+/** LaunchWgmma with BK chosen at run time (64 or 128). */
+cudaError_t LaunchWgmmaBk(const Problem& p, cudaStream_t stream, int bk) {
+  return bk == 128 ? LaunchWgmma<128>(p, stream) : LaunchWgmma<64>(p, stream);
 }
 
 const char* TypeName(DType t) { return t == DType::kFloat32 ? "f32" : t == DType::kFloat16 ? "fp16" : "bf16"; }
@@ -210,7 +171,7 @@ struct CheckCase {
 };
 
 bool g_quiet = false;          // check -q: print failing cases only
-std::vector<KernelSpec> g_kernels;  // check kernel=: the tensor-core kernels checked (wgmma: both BK)
+std::vector<Kernel> g_kernels;  // check kernel=: the tensor-core kernels checked (wgmma: both BK)
 
 template <typename T>
 bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float tol, float& worst) {
@@ -229,18 +190,16 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
   p.type = std::is_same<T, __half>::value ? DType::kFloat16 : DType::kBFloat16;
   p.q = q; p.k = k; p.v = v; p.y = y;
   const bool tc = UsesTensorCores(p), wgmma = UsesWgmma(p);
-  // the kernels checked: each tensor-core variant g_kernel selects, else the path LaunchCatAttention picks
-  struct Variant { std::string name; std::function<cudaError_t()> launch; };
+  // the kernels checked: each tensor-core kernel g_kernels selects, else the path LaunchCatAttention picks
+  struct Variant { const char* name; std::function<cudaError_t()> launch; };
   std::vector<Variant> variants;
-  for (const KernelSpec& spec : g_kernels) {
-    const int kernel = spec.kernel;
+  for (Kernel kernel : g_kernels) {
     if (kernel == kMma && tc) {
       variants.push_back({"mma bq=128", [&] { return LaunchTensorCore(p, 0, 128); }});
       variants.push_back({"mma bq=64", [&] { return LaunchTensorCore(p, 0, 64); }});
-    } else if (kernel != kMma && wgmma) {
-      for (int bk : {64, 128})
-        variants.push_back({std::string(wg::kVariantNames[kernel]) + " bk=" + std::to_string(bk),
-                            [&p, kernel, bk] { return LaunchWgmma(p, 0, bk, (wg::Variant)kernel); }});
+    } else if (kernel == kWgmma && wgmma) {
+      variants.push_back({"wgmma bk=64", [&] { return LaunchWgmma<64>(p, 0); }});
+      variants.push_back({"wgmma bk=128", [&] { return LaunchWgmma<128>(p, 0); }});
     }
   }
   if (!tc) variants.push_back({"scalar", [&] { return LaunchCatAttention(p, 0, false); }});
@@ -262,14 +221,14 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
     ok = ok && var_ok;
     worst = std::max(worst, s.nonfinite ? INFINITY : s.max_err);
     max_ref = s.max_ref;
-    std::snprintf(part, sizeof part, "  %s: %.2e", var.name.c_str(), s.max_err);
+    std::snprintf(part, sizeof part, "  %s: %.2e", var.name, s.max_err);
     line += part;
     if (s.nonfinite) { std::snprintf(part, sizeof part, " [%u non-finite]", s.nonfinite); line += part; }
     if (!var_ok && s.first != SIZE_MAX) {  // y index -> [b, h, i, d]
       const size_t d = s.first % c.hd, i = s.first / c.hd % c.N, h = s.first / ((size_t)c.hd * c.N) % c.H,
                    b = s.first / ((size_t)c.hd * c.N * c.H);
       std::snprintf(part, sizeof part, "\n    %s: first mismatch y[b=%zu, h=%zu, i=%zu, d=%zu] = %.6g, want %.6g (|d| %.2e)",
-                    var.name.c_str(), b, h, i, d, s.first_got, s.first_want, std::fabs(s.first_got - s.first_want));
+                    var.name, b, h, i, d, s.first_got, s.first_want, std::fabs(s.first_got - s.first_want));
       failures += part;
     }
   }
@@ -320,14 +279,14 @@ int Check() {
 
   const bool have_wgmma = wg::Available();
   if (!HasMma(g_kernels) && !have_wgmma) {
-    std::fprintf(stderr, "kernel=: this device does not run the binary's sm_90a image, which the wgmma kernels need\n"
+    std::fprintf(stderr, "kernel=wgmma: this device does not run the binary's sm_90a image, which the wgmma kernel needs\n"
                          "(compute capability 9.0 and a build with -gencode arch=compute_90a,code=sm_90a)\n");
     return 1;
   }
   std::printf("# CatAttention kernel check: tensor-core kernels (fp16/bf16 in, fp16/bf16 out) vs the scalar kernel\n"
               "# in float32 on the same rounded inputs. q ~ U(-2, 2), k, v ~ U(-1, 1), fixed seeds; err = max |y - y_ref|\n"
               "# over all outputs (outputs are O(1): |ref|max); mma.sync with both block_q (128 = 8 warps, 64 = 4 warps),\n"
-              "# each wgmma variant with both key tiles (bk = 64, 128)%s.\n"
+              "# wgmma with both key tiles (bk = 64, 128)%s.\n"
               "# Tolerances: bf16 2e-2, fp16 2e-3 (a few units in the last place of outputs near 1).\n"
               "# 'chunk c+1': S = c + 1 (a chunk and its compressed token); 'chunk c+2': S = c + 2 (adaptive).\n"
               "# path = the kernel LaunchCatAttention picks; scalar-path rows check the fallback in that type.\n\n",
@@ -382,21 +341,7 @@ void PrintKernelInfo(const char* name, K kernel, int threads, int smem) {
               (size_t)fa.localSizeBytes, blocks, blocks * threads / 32);
 }
 
-template <int WGS, int PIPE>
-void PrintWgmmaInfo(wg::Variant variant) {
-  char name[64];
-  for (int hd : {64, 128})
-    for (int bk : {64, 128}) {
-      std::snprintf(name, sizeof name, "%s, hd %d,%s bk %d", wg::kVariantNames[variant], hd, hd == 64 ? " " : "", bk);
-      const auto kernel = hd == 64 ? (bk == 64 ? wg::WgmmaKernel<__nv_bfloat16, 64, 64, WGS, PIPE> : wg::WgmmaKernel<__nv_bfloat16, 64, 128, WGS, PIPE>)
-                                   : (bk == 64 ? wg::WgmmaKernel<__nv_bfloat16, 128, 64, WGS, PIPE> : wg::WgmmaKernel<__nv_bfloat16, 128, 128, WGS, PIPE>);
-      const int smem = hd == 64 ? (bk == 64 ? wg::Config<64, 64, WGS, PIPE>::kSmemBytes : wg::Config<64, 128, WGS, PIPE>::kSmemBytes)
-                                : (bk == 64 ? wg::Config<128, 64, WGS, PIPE>::kSmemBytes : wg::Config<128, 128, WGS, PIPE>::kSmemBytes);
-      PrintKernelInfo(name, kernel, wg::Config<64, 64, WGS, PIPE>::kThreads, smem);
-    }
-}
-
-int Bench(const std::vector<KernelSpec>& kernels, int block_q, int wbk, bool run_scalar, const std::vector<int>& Ls) {
+int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_scalar, const std::vector<int>& Ls) {
   cudaDeviceProp prop;
   int dev = 0;
   CUDA_CHECK(cudaGetDevice(&dev));
@@ -406,12 +351,12 @@ int Bench(const std::vector<KernelSpec>& kernels, int block_q, int wbk, bool run
   cudaDeviceGetAttribute(&mem_khz, cudaDevAttrMemoryClockRate, dev);
   const bool have_wgmma = wg::Available();
   if (!HasMma(kernels) && !have_wgmma) {
-    std::fprintf(stderr, "kernel=: the wgmma kernels need the sm_90a image, which this device does not run\n");
+    std::fprintf(stderr, "kernel=wgmma: the wgmma kernel needs the sm_90a image, which this device does not run\n");
     return 1;
   }
-  std::vector<KernelSpec> run;  // the kernels timed, in the order given
-  for (const KernelSpec& k : kernels)
-    if (k.kernel == kMma || have_wgmma) run.push_back(k);
+  std::vector<Kernel> run;  // the kernels timed
+  for (Kernel k : kernels)
+    if (k == kMma || have_wgmma) run.push_back(k);
   const size_t nk = run.size();
   std::printf("# CatAttention CUDA kernels, bfloat16\n\n");
   std::printf("Device: %s, %d SMs, %.0f MHz max SM clock, %.1f GiB; CUDA runtime %d; sm_90a image loaded: %s.\n", prop.name,
@@ -423,23 +368,17 @@ int Bench(const std::vector<KernelSpec>& kernels, int block_q, int wbk, bool run
   PrintKernelInfo("mma.sync, hd 128, block_q 128", tc::TensorCoreKernel<__nv_bfloat16, 128, 8>, 256, tc::Config<128, 8>::kSmemBytes);
   PrintKernelInfo("mma.sync, hd 128, block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 128, 4>, 128, tc::Config<128, 4>::kSmemBytes);
   if (have_wgmma) {
-    PrintWgmmaInfo<1, wg::kPipe2>(wg::kWgmma);
-    PrintWgmmaInfo<1, wg::kPipe3>(wg::kWgmma3);
-    PrintWgmmaInfo<1, wg::kPipeOverlap>(wg::kWgmmaOvl);
-    PrintWgmmaInfo<2, wg::kPipe3>(wg::kWgmma2);
-    PrintWgmmaInfo<2, wg::kPipeOverlap>(wg::kWgmma2Ovl);
+    PrintKernelInfo("wgmma, hd 64,  bk 64", wg::WgmmaKernel<__nv_bfloat16, 64, 64>, wg::kThreads, wg::Config<64, 64>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 64,  bk 128", wg::WgmmaKernel<__nv_bfloat16, 64, 128>, wg::kThreads, wg::Config<64, 128>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 128, bk 64", wg::WgmmaKernel<__nv_bfloat16, 128, 64>, wg::kThreads, wg::Config<128, 64>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 128, bk 128", wg::WgmmaKernel<__nv_bfloat16, 128, 128>, wg::kThreads, wg::Config<128, 128>::kSmemBytes);
   }
   PrintKernelInfo("scalar (bf16)", scalar::CatAttentionKernel<__nv_bfloat16>, scalar::kWarps * 32, 0);
-  char wbk_text[64];
-  if (wbk) std::snprintf(wbk_text, sizeof wbk_text, "%d", wbk);
-  else std::snprintf(wbk_text, sizeof wbk_text, "%d for hd 64, %d for hd 128", wg::DefaultBK(64), wg::DefaultBK(128));
   std::printf("\nShapes: L tokens in chunks of `chunk`, block_len S = chunk + 1 (a chunk plus its compressed token),\n"
               "N = L / chunk * S positions; heads H = Hkv = 1536 / hd; random inputs U(-1, 1), scale = 1 / sqrt(hd).\n"
               "Times: CUDA events around each launch, 2 warm-ups, then repeated until >= 50 ms in total; the median\n"
-              "per call. mma.sync kernel with block_q = %d query rows per CTA (%d warps of 16 rows); wgmma variants\n"
-              "(cat_attention_wgmma.cuh) with bk = %s keys per tile (NAME:BK: BK): wgmma = one warpgroup (64 query rows),\n"
-              "2 stages; wgmma3 = 3 stages; wgmma-ovl = 3 stages + S of tile t+1 overlapping softmax / P V of tile t;\n"
-              "wgmma2 / wgmma2-ovl = the same with two warpgroups (128 query rows) per CTA.\n"
+              "per call. mma.sync kernel with block_q = %d query rows per CTA (%d warps of 16 rows); wgmma kernel with\n"
+              "64 query rows per CTA (one warpgroup), 3 stages and bk = %d keys per tile.\n"
               "bytes = 4 * B*H*N*hd * 2 (q, k, v read once, y written once); GB/s = bytes / time.\n"
               "FLOPs = 4 * hd * pairs * B*H, pairs = allowed (query, key) pairs of a head, exactly\n"
               "(sum over i of i / S + i %% S + 1): only useful work is counted, not masked or padded MMA work.\n"
@@ -447,19 +386,19 @@ int Bench(const std::vector<KernelSpec>& kernels, int block_q, int wbk, bool run
               "x roofline = time / bound (1.0 = at the bound). best, GB/s and TFLOP/s: the fastest kernel.\n"
               "max|d| = max |y - y_ref| (both bf16), y_ref = the scalar kernel's output (or, with scalar=0, the\n"
               "mma.sync kernel's when it runs, else the first kernel's).\n\n",
-              block_q, block_q / 16, wbk_text);
+              block_q, block_q / 16, wbk);
   std::string head = "| L | chunk | S | N | batch | hd | H |", rule = "|---:|---:|---:|---:|---:|---:|---:|";
-  for (const KernelSpec& k : run) { head += " " + k.Name() + " ms |"; rule += "---:|"; }
+  for (Kernel k : run) { head += std::string(" ") + KernelName(k) + " ms |"; rule += "---:|"; }
   head += " best | scalar ms | GB/s | TFLOP/s | roofline ms |";
   rule += "---|---:|---:|---:|---:|";
-  for (const KernelSpec& k : run) { head += " x roofline " + k.Name() + " |"; rule += "---:|"; }
-  for (const KernelSpec& k : run) { head += " max\\|d\\| " + k.Name() + " |"; rule += "---:|"; }
+  for (Kernel k : run) { head += std::string(" x roofline ") + KernelName(k) + " |"; rule += "---:|"; }
+  for (Kernel k : run) { head += std::string(" max\\|d\\| ") + KernelName(k) + " |"; rule += "---:|"; }
   std::printf("%s\n%s\n", head.c_str(), rule.c_str());
   DevStats* stats = nullptr;
   CUDA_CHECK(cudaMalloc(&stats, sizeof(DevStats)));
   size_t ref_kernel = 0;  // the reference with scalar=0: mma.sync if it runs, else the first kernel
   for (size_t i = 0; i < run.size(); i++)
-    if (run[i].kernel == kMma) { ref_kernel = i; break; }
+    if (run[i] == kMma) { ref_kernel = i; break; }
   for (int L : Ls)
     for (int chunk : {4, 8, 16, 32})
       for (int B : {8, 64})
@@ -496,9 +435,8 @@ int Bench(const std::vector<KernelSpec>& kernels, int block_q, int wbk, bool run
             for (size_t i = 0; i < nk; i++) {
               Problem pk = p;
               pk.y = y[i];
-              const int bk = run[i].bk ? run[i].bk : wbk;
-              t[i] = run[i].kernel == kMma ? MedianMs([&] { return LaunchTensorCore(pk, 0, block_q); })
-                                           : MedianMs([&] { return LaunchWgmma(pk, 0, bk, (wg::Variant)run[i].kernel); });
+              t[i] = run[i] == kMma ? MedianMs([&] { return LaunchTensorCore(pk, 0, block_q); })
+                                    : MedianMs([&] { return LaunchWgmmaBk(pk, 0, wbk); });
               if (t[i] < t[best]) best = i;
               std::snprintf(part, sizeof part, " %.3f |", t[i]);
               line += part;
@@ -511,7 +449,7 @@ int Bench(const std::vector<KernelSpec>& kernels, int block_q, int wbk, bool run
               scalar_ms = part;
             }
             const double t_best = nk ? t[best] : 0.0;
-            std::snprintf(part, sizeof part, " %s | %s | %.0f | %.1f | %.3f |", nk ? run[best].Name().c_str() : "-",
+            std::snprintf(part, sizeof part, " %s | %s | %.0f | %.1f | %.3f |", nk ? KernelName(run[best]) : "-",
                           scalar_ms.c_str(), bytes / (t_best * 1e-3) / 1e9, flops / (t_best * 1e-3) / 1e12, bound_ms);
             line += part;
             for (size_t i = 0; i < nk; i++) {
@@ -545,14 +483,13 @@ int main(int argc, char** argv) {
       else if (a.rfind("kernel=", 0) == 0 && ParseKernels(a.substr(7), g_kernels)) {}
       else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
-    if (g_kernels.empty()) ParseKernels("all", g_kernels);
+    if (g_kernels.empty()) g_kernels = {kMma, kWgmma};
     return Check();
   }
   if (mode == "bench") {
-    int block_q = kDefaultBlockQ, wbk = 0;
+    int block_q = kDefaultBlockQ, wbk = 64;
     bool run_scalar = true;
-    std::vector<KernelSpec> kernels;
-    ParseKernels("all", kernels);
+    std::vector<Kernel> kernels = {kMma, kWgmma};
     std::vector<int> Ls = {2048, 8192};
     for (int i = 2; i < argc; i++) {
       const std::string a = argv[i];
@@ -566,11 +503,10 @@ int main(int argc, char** argv) {
       } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
-    if (wbk != 0 && wbk != 64 && wbk != 128) { std::fprintf(stderr, "wbk must be 64 or 128\n"); return 2; }
+    if (wbk != 64 && wbk != 128) { std::fprintf(stderr, "wbk must be 64 or 128\n"); return 2; }
     return Bench(kernels, block_q, wbk, run_scalar, Ls);
   }
-  std::fprintf(stderr, "usage: %s check [-q] [kernel=KERNELS] | bench [kernel=KERNELS] [bq=64|128] [wbk=64|128] "
-                       "[scalar=0] [L=2048,8192]\n  KERNELS: all | both | a comma list of mma,wgmma,wgmma3,wgmma-ovl,wgmma2,wgmma2-ovl (wgmma ones as NAME[:BK])\n",
-               argv[0]);
+  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] "
+                       "[scalar=0] [L=2048,8192]\n", argv[0]);
   return 2;
 }

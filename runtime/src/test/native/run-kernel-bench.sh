@@ -3,12 +3,10 @@
 # Runtime needed) on a machine with an sm_90 GPU (H100 / H200); built for sm_90a (the wgmma kernel).
 #
 # usage (from anywhere):  runtime/src/test/native/run-kernel-bench.sh [check ARGS | bench ARGS]
-#   check [-q] [kernel=KERNELS] (default)
+#   check [-q] [kernel=all|mma|wgmma] (default)
 #                    tensor-core kernels vs the float32 scalar kernel; exit status 1 on a failure
-#   bench [kernel=KERNELS] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
-#                    bfloat16 timings as a markdown table (the kernels side by side)
-#   KERNELS: all (default) | both (mma,wgmma) | a comma list of mma, wgmma, wgmma3, wgmma-ovl, wgmma2,
-#            wgmma2-ovl, the wgmma ones optionally as NAME:BK (bench; see cat_attention_bench.cu)
+#   bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
+#                    bfloat16 timings as a markdown table (mma.sync and wgmma side by side)
 # environment: NVCC (default: nvcc on PATH, else /usr/local/cuda-13.0/bin/nvcc, else /usr/local/cuda/bin/nvcc),
 #              BENCH_OUT (build directory, default /tmp/catonnx-kernel-bench), PTXAS_VERBOSE=1 (register report),
 #              BENCH_ARCH_FLAGS (default "-gencode arch=compute_90a,code=sm_90a"; the library's set, sm_90 + sm_90a
