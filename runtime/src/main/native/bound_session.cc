@@ -207,7 +207,9 @@ std::string Transfer(int device, void* dst, const void* src, size_t n, Dir dir) 
 struct Session {
   int device = -1;            // CUDA device, -1: CPU
   bool rebind_inputs = true;  // see run()
-  bool pooled = false;        // ORT allocates from the device pool (device_pool.h), tagged with this session
+#ifdef CATONNX_WITH_CUDA
+  catonnx::DevicePool* pool = nullptr;  // ORT allocates from it (device_pool.h), tagged with this session
+#endif
   OrtSessionOptions* options = nullptr;
   OrtSession* session = nullptr;
   OrtIoBinding* binding = nullptr;
@@ -223,6 +225,9 @@ struct Session {
     if (session) g_ort->ReleaseSession(session);
     if (options) g_ort->ReleaseSessionOptions(options);  // after the session: it holds the custom-op libraries
     if (memory) g_ort->ReleaseMemoryInfo(memory);
+#ifdef CATONNX_WITH_CUDA
+    if (pool) pool->Trim(reinterpret_cast<int64_t>(this));  // its cached blocks: nobody else may use them
+#endif
   }
 };
 
@@ -432,9 +437,10 @@ JNIEXPORT jlong JNICALL BOUND(openSession)(JNIEnv* env, jclass, jstring model, j
   s->rebind_inputs = device >= 0 && !cudaGraph;
 #ifdef CATONNX_WITH_CUDA
   if (device >= 0 && devicePool) {
-    if (!PoolOrThrow(env, device, true)) return 0;
+    catonnx::DevicePool* pool = PoolOrThrow(env, device, true);
+    if (!pool) return 0;
     if (!Ok(env, g_ort->AddSessionConfigEntry(s->options, "session.use_env_allocators", "1"), "AddSessionConfigEntry")) return 0;
-    s->pooled = true;
+    s->pool = pool;  // from here on, even a failed open gives its cached blocks back (~Session)
   }
   PoolTag tag(reinterpret_cast<int64_t>(s.get()));
 #else
@@ -527,26 +533,6 @@ JNIEXPORT void JNICALL BOUND(run)(JNIEnv* env, jclass, jlong handle) {
   Ok(env, g_ort->RunWithBinding(s->session, s->run_options, s->binding), "Run");
 }
 
-JNIEXPORT void JNICALL BOUND(closeSession)(JNIEnv* env, jclass, jlong handle) {
-  Session* s = AsSession(handle);
-  const int device = s->device;
-  const bool pooled = s->pooled;
-  {
-#ifdef CATONNX_WITH_CUDA
-    PoolTag tag(handle);
-#endif
-    delete s;
-  }
-#ifdef CATONNX_WITH_CUDA
-  if (pooled) {
-    catonnx::DevicePool* pool = PoolOrThrow(env, device, false);
-    if (pool) pool->Trim(handle);  // the session's cached blocks: nobody else may use them
-  }
-#else
-  (void)env;
-  (void)device;
-  (void)pooled;
-#endif
-}
+JNIEXPORT void JNICALL BOUND(closeSession)(JNIEnv*, jclass, jlong handle) { delete AsSession(handle); }
 
 }  // extern "C"

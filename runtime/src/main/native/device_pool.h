@@ -60,14 +60,10 @@ class DevicePool {
         return p;
       }
     }
+    // On failure no cached block is given back to retry: a live CUDA-graph session may replay over it.
     void* p = nullptr;
     cudaError_t e = cudaSetDevice(device_);
     if (e == cudaSuccess) e = cudaMalloc(&p, size);
-    if (e == cudaErrorMemoryAllocation) {  // give cached blocks back and try once more
-      cudaGetLastError();
-      TrimLocked(-1);
-      e = cudaMalloc(&p, size);
-    }
     if (e != cudaSuccess) {
       cudaGetLastError();
       if (err) *err = std::string("cudaMalloc of ") + std::to_string(size) + " bytes: " + cudaGetErrorString(e);
@@ -99,10 +95,15 @@ class DevicePool {
     return cudaFree(p);
   }
 
-  /** Gives the cached blocks of one session (tag), or of all (-1), back to the driver. */
+  /** Gives the cached blocks of one session (tag), once it is gone, back to the driver. */
   void Trim(int64_t tag) {
     std::lock_guard<std::mutex> guard(lock_);
-    TrimLocked(tag);
+    cudaSetDevice(device_);
+    for (auto it = free_.lower_bound({tag, 0}); it != free_.end() && it->first.first == tag;) {
+      cudaFree(it->second);
+      stats_.reserved -= (int64_t)it->first.second;
+      it = free_.erase(it);
+    }
   }
 
   PoolStats Stats() {
@@ -129,19 +130,6 @@ class DevicePool {
     live_[p] = {size, tag};
     stats_.allocated += (int64_t)size;
     if (stats_.allocated > stats_.peak_allocated) stats_.peak_allocated = stats_.allocated;
-  }
-
-  void TrimLocked(int64_t tag) {
-    cudaSetDevice(device_);
-    for (auto it = free_.begin(); it != free_.end();) {
-      if (tag != -1 && it->first.first != tag) {
-        ++it;
-        continue;
-      }
-      cudaFree(it->second);
-      stats_.reserved -= (int64_t)it->first.second;
-      it = free_.erase(it);
-    }
   }
 
   const int device_;
