@@ -146,7 +146,8 @@ public final class GenerationBenchmark {
         List<Row> rows = new ArrayList<>();
         for (int batch : s.batches) {
             long m0 = rt.deviceMemoryUsed();
-            if (m0 >= 0) rt.poolStats(true);
+            boolean counted = m0 >= 0 && so.usesDevicePool();  // else the pool sees only our buffers
+            if (counted) rt.poolStats(true);
             try (BoundGenerator gen = BoundGenerator.open(rt, spec, weights, chunk, batch, s.options, so)) {
                 long m1 = rt.deviceMemoryUsed();
                 List<long[]> prompts = prompts(batch, s.prompt, s.vocab);
@@ -155,12 +156,14 @@ public final class GenerationBenchmark {
                 long t0 = System.nanoTime();
                 List<long[]> out = gen.generate(prompts, n);
                 double sec = (System.nanoTime() - t0) / 1e9;
-                BoundRuntime.PoolStats pool = m0 >= 0 ? rt.poolStats(false) : null;
-                if (pool != null) {
+                BoundRuntime.PoolStats pool = counted ? rt.poolStats(false) : null;
+                if (m0 >= 0) {
                     progress.accept(String.format("%s chunk %d batch %d device memory in use: %.0f MiB before opening; +%.0f MiB "
                                     + "sessions opened and buffers bound (caches %.0f MiB); +%.0f MiB warm-up and graph capture; +%.0f MiB timed run",
                             name, chunk, batch, m0 / MIB, (m1 - m0) / MIB, batch * spec.cacheBytes(chunk, s.context, s.options.precision.bytes) / MIB,
                             (m2 - m1) / MIB, (rt.deviceMemoryUsed() - m2) / MIB));
+                }
+                if (pool != null) {
                     progress.accept(String.format("%s chunk %d batch %d device pool: peak allocated %.0f MiB (what "
                                     + "torch.cuda.max_memory_allocated counts: weights, caches, activations, workspaces), reserved %.0f MiB",
                             name, chunk, batch, pool.peakAllocated() / MIB, pool.reserved() / MIB));

@@ -72,6 +72,11 @@ public final class BoundSession implements AutoCloseable {
             return new Options(cudaGraph, tf32, gpuMemLimitBytes, n, customOpLibraries, devicePool);
         }
 
+        /** Whether a CUDA session allocates from the device pool: asked for, and no arena limit set. */
+        public boolean usesDevicePool() {
+            return devicePool && gpuMemLimitBytes == 0;
+        }
+
         public Options withDevicePool(boolean on) {
             return new Options(cudaGraph, tf32, gpuMemLimitBytes, intraOpThreads, customOpLibraries, on);
         }
@@ -97,8 +102,7 @@ public final class BoundSession implements AutoCloseable {
         this.device = device;
         this.label = model.toString();
         this.handle = BoundNative.openSession(model.toAbsolutePath().toString(), device, options.cudaGraph(), options.tf32(),
-                options.gpuMemLimitBytes(), options.intraOpThreads(), libs,
-                options.devicePool() && options.gpuMemLimitBytes() == 0);
+                options.gpuMemLimitBytes(), options.intraOpThreads(), libs, options.usesDevicePool());
         boolean ok = false;
         try {
             this.inputNames = List.of(BoundNative.names(handle, false));
