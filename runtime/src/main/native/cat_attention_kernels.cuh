@@ -352,6 +352,23 @@ __device__ __forceinline__ void AccumulatePV(float (&o)[HD / 8][4], const float 
   }
 }
 
+// Which of a thread's two fragment rows (bit hf; local offsets row_off, blocks row_blk) may see
+// candidate cand: every compressed candidate (< C), and a local key (offset cand - C from local0)
+// not after the row that is a block start or in the row's own block; none past total.
+__device__ __forceinline__ unsigned AllowedRows(int cand, int C, int total, int S, const int (&row_off)[2],
+                                                const int (&row_blk)[2]) {
+  if (cand >= total) return 0u;
+  if (cand < C) return 3u;
+  const int off = cand - C;
+  const int off_blk = off / S;
+  const bool start = off == off_blk * S;
+  unsigned rows = 0u;
+#pragma unroll
+  for (int hf = 0; hf < 2; hf++)
+    if (off <= row_off[hf] && (start || off_blk == row_blk[hf])) rows |= 1u << hf;
+  return rows;
+}
+
 // Which 16-key groups of the tile at candidate t0 (bit kk: candidates t0 + 16kk .. t0 + 16kk + 15)
 // hold a key that some row of a warp may see; the warp's valid rows have local offsets
 // (i - local0) lo..hi. A group is live iff it holds a compressed candidate (seen by every row), or
@@ -500,17 +517,11 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
         for (int nt = 0; nt < kNT; nt++) {
 #pragma unroll
           for (int e = 0; e < 2; e++) {
-            const int cand = t0 + 8 * nt + 2 * t4 + e;   // column 2t + e of n-tile nt
-            const bool compressed = cand < C;
-            const int off = compressed ? 0 : cand - C;   // key - local0
-            const int off_blk = off / S;
-            const bool start = off == off_blk * S;
+            // column 2t + e of n-tile nt
+            const unsigned rows = AllowedRows(t0 + 8 * nt + 2 * t4 + e, C, total, S, row_off, row_blk);
 #pragma unroll
-            for (int hf = 0; hf < 2; hf++) {
-              const bool allowed = cand < total &&
-                  (compressed || (off <= row_off[hf] && (start || off_blk == row_blk[hf])));
-              if (!allowed) s[nt][2 * hf + e] = -INFINITY;
-            }
+            for (int hf = 0; hf < 2; hf++)
+              if (!(rows >> hf & 1u)) s[nt][2 * hf + e] = -INFINITY;
           }
         }
       }

@@ -271,17 +271,10 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       for (int nt = 0; nt < kNT; nt++) {
 #pragma unroll
         for (int e = 0; e < 2; e++) {
-          const int cand = t0 + 8 * nt + 2 * t4 + e;
-          const bool summary = cand < C;
-          const int off = summary ? 0 : cand - C;   // key - local0
-          const int off_blk = off / S;
-          const bool start = off == off_blk * S;
+          const unsigned rows = tc::AllowedRows(t0 + 8 * nt + 2 * t4 + e, C, total, S, row_off, row_blk);
 #pragma unroll
-          for (int hf = 0; hf < 2; hf++) {
-            const bool allowed = cand < total &&
-                (summary || (off <= row_off[hf] && (start || off_blk == row_blk[hf])));
-            if (!allowed) s[4 * nt + 2 * hf + e] = -INFINITY;
-          }
+          for (int hf = 0; hf < 2; hf++)
+            if (!(rows >> hf & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
         }
       }
     }
