@@ -624,7 +624,6 @@ cudaError_t LaunchType(const Problem& p, cudaStream_t stream, int block_q) {
 }  // namespace catonnx
 
 #include "cat_attention_wgmma.cuh"  // wg::WgmmaKernel (sm_90a); uses the tc:: helpers above
-#include "cat_attention_ws.cuh"     // ws::WsKernel (sm_90a); uses the wg:: and tc:: helpers
 
 namespace catonnx {
 namespace gpu {
@@ -662,13 +661,6 @@ inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream) {
   if (p.B == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
   return p.type == DType::kFloat16 ? wg::LaunchType<__half, BK>(p, stream)
                                    : wg::LaunchType<__nv_bfloat16, BK>(p, stream);
-}
-
-/** The warp-specialized persistent kernel (ws::WsKernel); p must satisfy UsesWgmma. */
-inline cudaError_t LaunchWs(const Problem& p, cudaStream_t stream) {
-  if (!UsesWgmma(p)) return cudaErrorInvalidValue;
-  if (p.B == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
-  return p.type == DType::kFloat16 ? ws::LaunchType<__half>(p, stream) : ws::LaunchType<__nv_bfloat16>(p, stream);
 }
 
 /** Name of the kernel LaunchCatAttention(p, s, false) runs: "wgmma", "mma.sync" or "scalar". */

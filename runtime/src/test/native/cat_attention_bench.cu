@@ -124,18 +124,15 @@ void Fill(T* typed, float* f32, size_t n, uint64_t seed, float lo, float hi) {
   CUDA_CHECK(cudaGetLastError());
 }
 
-enum Kernel : int { kMma, kWgmma, kWs };  // the tensor-core kernels: mma.sync, wgmma, warp-specialized wgmma
+enum Kernel : int { kMma, kWgmma };  // the tensor-core kernels: mma.sync, wgmma
 
-const char* KernelName(Kernel k) { return k == kMma ? "mma" : k == kWgmma ? "wgmma" : "ws"; }
+const char* KernelName(Kernel k) { return k == kMma ? "mma" : "wgmma"; }
 
 /** kernel=: all or both (mma and wgmma), mma, or wgmma; false on anything else. */
 bool ParseKernels(const std::string& spec, std::vector<Kernel>& out) {
-  if (spec == "all") out = {kMma, kWgmma, kWs};
-  else if (spec == "both") out = {kMma, kWgmma};
+  if (spec == "all" || spec == "both") out = {kMma, kWgmma};
   else if (spec == "mma") out = {kMma};
   else if (spec == "wgmma") out = {kWgmma};
-  else if (spec == "ws") out = {kWs};
-  else if (spec == "wgmma,ws") out = {kWgmma, kWs};
   else return false;
   return true;
 }
@@ -203,8 +200,6 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
     } else if (kernel == kWgmma && wgmma) {
       variants.push_back({"wgmma bk=64", [&] { return LaunchWgmma<64>(p, 0); }});
       variants.push_back({"wgmma bk=128", [&] { return LaunchWgmma<128>(p, 0); }});
-    } else if (kernel == kWs && wgmma) {
-      variants.push_back({"ws", [&] { return LaunchWs(p, 0); }});
     }
   }
   if (!tc) variants.push_back({"scalar", [&] { return LaunchCatAttention(p, 0, false); }});
@@ -377,8 +372,6 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
     PrintKernelInfo("wgmma, hd 64,  bk 128", wg::WgmmaKernel<__nv_bfloat16, 64, 128>, wg::kThreads, wg::Config<64, 128>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 128, bk 64", wg::WgmmaKernel<__nv_bfloat16, 128, 64>, wg::kThreads, wg::Config<128, 64>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 128, bk 128", wg::WgmmaKernel<__nv_bfloat16, 128, 128>, wg::kThreads, wg::Config<128, 128>::kSmemBytes);
-    PrintKernelInfo("ws, hd 64", ws::WsKernel<__nv_bfloat16, 64>, ws::Config<64>::kThreads, ws::Config<64>::kSmemBytes);
-    PrintKernelInfo("ws, hd 128", ws::WsKernel<__nv_bfloat16, 128>, ws::Config<128>::kThreads, ws::Config<128>::kSmemBytes);
   }
   PrintKernelInfo("scalar (bf16)", scalar::CatAttentionKernel<__nv_bfloat16>, scalar::kWarps * 32, 0);
   std::printf("\nShapes: L tokens in chunks of `chunk`, block_len S = chunk + 1 (a chunk plus its compressed token),\n"
@@ -443,7 +436,6 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
               Problem pk = p;
               pk.y = y[i];
               t[i] = run[i] == kMma ? MedianMs([&] { return LaunchTensorCore(pk, 0, block_q); })
-                   : run[i] == kWs  ? MedianMs([&] { return LaunchWs(pk, 0); })
                                     : MedianMs([&] { return LaunchWgmmaBk(pk, 0, wbk); });
               if (t[i] < t[best]) best = i;
               std::snprintf(part, sizeof part, " %.3f |", t[i]);
