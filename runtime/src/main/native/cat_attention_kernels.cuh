@@ -352,22 +352,38 @@ __device__ __forceinline__ void AccumulatePV(float (&o)[HD / 8][4], const float 
   }
 }
 
-// Which of a thread's two fragment rows (bit hf; local offsets row_off, blocks row_blk) may see
-// candidate cand: every compressed candidate (< C), and a local key (offset cand - C from local0)
-// not after the row that is a block start or in the row's own block; none past total.
-__device__ __forceinline__ unsigned AllowedRows(int cand, int C, int total, int S, const int (&row_off)[2],
-                                                const int (&row_blk)[2]) {
-  if (cand >= total) return 0u;
-  if (cand < C) return 3u;
-  const int off = cand - C;
-  const int off_blk = off / S;
-  const bool start = off == off_blk * S;
-  unsigned rows = 0u;
+// The mask of a thread's two fragment rows (bit hf) over one query tile's candidates: every
+// compressed candidate (< C) is visible; a local key (offset off = cand - C from local0) is visible
+// to a row when it is not after the row and is a block start or lies in the row's own block; none
+// past total. No division per key (once per thread it costs more than the rest of the test):
+// block starts among offsets < 128 come from a bitmask of the multiples of S, and above 128 the
+// only one a tile can hold is S itself (a tile's local keys end before 64 + S - 1 < 2S then).
+struct LocalMask {
+  uint64_t lo, hi;           // bit i: offset i (lo) / 64 + i (hi) is a multiple of S
+  int S, nloc;               // local keys: offsets 0 .. nloc - 1
+  int row_off[2], row_start[2];  // each row's offset and the offset of its block's start
+
+  __device__ __forceinline__ LocalMask(int S_, int C, int total, int off0, int off1) : S(S_), nloc(total - C) {
+    uint64_t m = 1u;                               // multiples of S below 64, by doubling
+    for (int sh = S; sh < 64; sh *= 2) m |= m << sh;
+    const int r = (S - 64 % S) % S;                // the first multiple at or after 64, less 64
+    lo = m;
+    hi = r < 64 ? m << r : 0u;
+    row_off[0] = off0; row_start[0] = off0 - off0 % S;
+    row_off[1] = off1; row_start[1] = off1 - off1 % S;
+  }
+  // rows (bit hf) that may see candidate C + off
+  __device__ __forceinline__ unsigned Rows(int off) const {
+    if (off < 0) return 3u;
+    if (off >= nloc) return 0u;
+    const bool start = (off < 128 && (((off < 64 ? lo : hi) >> (off & 63)) & 1u)) || off == S;
+    unsigned rows = 0u;
 #pragma unroll
-  for (int hf = 0; hf < 2; hf++)
-    if (off <= row_off[hf] && (start || off_blk == row_blk[hf])) rows |= 1u << hf;
-  return rows;
-}
+    for (int hf = 0; hf < 2; hf++)
+      if (off <= row_off[hf] && (start || off >= row_start[hf])) rows |= 1u << hf;
+    return rows;
+  }
+};
 
 // Which 16-key groups of the tile at candidate t0 (bit kk: candidates t0 + 16kk .. t0 + 16kk + 15)
 // hold a key that some row of a warp may see; the warp's valid rows have local offsets
@@ -463,12 +479,7 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
   const bool warp_active = row0 < N;            // has a row < N (rows >= N are computed, not stored)
   const int row_lo_off = row0 - local0;         // local offsets of the warp's first and last valid row
   const int row_hi_off = min(row0 + 15, N - 1) - local0;
-  int row_off[2], row_blk[2];                   // i - local0 and its block offset (i - local0) / S
-#pragma unroll
-  for (int hf = 0; hf < 2; hf++) {
-    row_off[hf] = row0 + g + 8 * hf - local0;
-    row_blk[hf] = row_off[hf] / S;
-  }
+  const LocalMask mask(S, C, total, row0 + g - local0, row0 + g + 8 - local0);   // rows g, g + 8
 
   // Q fragments (A operand), k-step kd covers d 16kd..16kd+15: matrix lm = rows +8(lm & 1), d +8(lm >> 1).
   uint32_t qf[kDK][4];
@@ -518,7 +529,7 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
 #pragma unroll
           for (int e = 0; e < 2; e++) {
             // column 2t + e of n-tile nt
-            const unsigned rows = AllowedRows(t0 + 8 * nt + 2 * t4 + e, C, total, S, row_off, row_blk);
+            const unsigned rows = mask.Rows(t0 - C + 8 * nt + 2 * t4 + e);
 #pragma unroll
             for (int hf = 0; hf < 2; hf++)
               if (!(rows >> hf & 1u)) s[nt][2 * hf + e] = -INFINITY;

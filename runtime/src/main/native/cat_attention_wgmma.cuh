@@ -54,7 +54,7 @@ using tc::SmemAddr;
 
 constexpr int kBQ = 64;          // query rows per CTA (one warpgroup)
 constexpr int kThreads = 128;
-constexpr int kStages = 3;
+constexpr int kStages = 3;      // the main loop's stage arithmetic assumes 3
 
 template <int HD, int BK>
 struct Config {
@@ -98,9 +98,10 @@ __device__ __forceinline__ void Pin(float (&r)[N]) {
   for (int i = 0; i < N; i++) asm volatile("" : "+f"(r[i])::"memory");
 }
 
-// d += A B, m64nNk16, f32 accumulate (scale-d = 1). SS: A and B from descriptors, both K-major.
+// d = A B + (acc ? d : 0) (SS) or d += A B (RS), m64nNk16, f32 accumulate. SS: A and B from
+// descriptors, both K-major; acc = 0 starts d at zero without writing its registers.
 // RS: A (64 x 16) from registers, B from a descriptor, N-major (transpose bit 1).
-template <typename T, int N> __device__ __forceinline__ void WgmmaSS(float (&d)[N / 2], uint64_t a, uint64_t b);
+template <typename T, int N> __device__ __forceinline__ void WgmmaSS(float (&d)[N / 2], uint64_t a, uint64_t b, int acc);
 template <typename T, int N> __device__ __forceinline__ void WgmmaRS(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t b);
 // The accumulator operands: N / 2 floats a thread, "+f"(d[0]) ... in order.
 #define CAT_WG_ACC8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), \
@@ -116,9 +117,10 @@ template <typename T, int N> __device__ __forceinline__ void WgmmaRS(float (&d)[
 // One SS and one RS specialization for element type T (PTX name P) and N; A0 = the first operand
 // after the accumulators ("32" or "64"), then the next indices as strings.
 #define CAT_WG_PAIR(T, P, N, REGS, ACC, A0, A1, A2, A3, A4)                                                \
-  template <> __device__ __forceinline__ void WgmmaSS<T, N>(float (&d)[N / 2], uint64_t a, uint64_t b) {   \
-    asm volatile("wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." P "." P " " REGS                      \
-                 "%" A0 ", %" A1 ", 1, 1, 1, 0, 0;\n" : ACC : "l"(a), "l"(b));                              \
+  template <> __device__ __forceinline__ void WgmmaSS<T, N>(float (&d)[N / 2], uint64_t a, uint64_t b, int acc) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" A2 ", 0;\n"                                       \
+                 "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." P "." P " " REGS                      \
+                 "%" A0 ", %" A1 ", p, 1, 1, 0, 0;\n}\n" : ACC : "l"(a), "l"(b), "r"(acc));                 \
   }                                                                                                        \
   template <> __device__ __forceinline__ void WgmmaRS<T, N>(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t b) { \
     asm volatile("wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." P "." P " " REGS                      \
@@ -137,11 +139,11 @@ CAT_WG_PAIR(__half, "f16", 128, CAT_WG_REGS64, CAT_WG_ACC64, "64", "65", "66", "
 #undef CAT_WG_ACC8
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
-// Gathers BK key candidates from t0 (tc::LoadKeyTile's enumeration) of one [N, HD] head into the
-// swizzled tile at dst (shared address); candidates >= total are zero rows.
+// Gathers BK key candidates from t0 (tc::LoadKeyTile's enumeration) of one [N, HD] head of k and
+// of v into the swizzled tiles at dk, dv (shared addresses); candidates >= total are zero rows.
 template <typename T, int HD, int BK>
-__device__ __forceinline__ void LoadKeyTile(uint32_t dst, const T* __restrict__ src, int t0, int C, int total,
-                                            int S, int local0) {
+__device__ __forceinline__ void LoadKVTile(uint32_t dk, uint32_t dv, const T* __restrict__ kh, const T* __restrict__ vh,
+                                           int t0, int C, int total, int S, int local0) {
   constexpr int kChunks = HD / 8;
   static_assert(BK * kChunks % kThreads == 0, "whole chunks per thread");
 #pragma unroll
@@ -151,7 +153,9 @@ __device__ __forceinline__ void LoadKeyTile(uint32_t dst, const T* __restrict__ 
     const int cand = t0 + r;
     const bool valid = cand < total;
     const int j = cand < C ? cand * S : local0 + (cand - C);
-    CpAsync16(dst + Swz(BK, r, c), valid ? src + (size_t)j * HD + c * 8 : src, valid);
+    const size_t off = valid ? (size_t)j * HD + c * 8 : 0;
+    CpAsync16(dk + Swz(BK, r, c), kh + off, valid);
+    CpAsync16(dv + Swz(BK, r, c), vh + off, valid);
   }
 }
 
@@ -205,10 +209,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   CpAsyncCommit();
 #pragma unroll
   for (int st = 0; st < 2; st++) {
-    if (st < ntiles) {
-      LoadKeyTile<T, HD, BK>(sk + st * kTB, kh, st * BK, C, total, S, local0);
-      LoadKeyTile<T, HD, BK>(sv + st * kTB, vh, st * BK, C, total, S, local0);
-    }
+    if (st < ntiles) LoadKVTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
     CpAsyncCommit();
   }
   if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
@@ -224,12 +225,9 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   }
 
   // this thread's rows: 16 warp + g (hf = 0) and + 8 (hf = 1), as offsets from local0
-  int row_off[2], row_blk[2];
-#pragma unroll
-  for (int hf = 0; hf < 2; hf++) {
-    row_off[hf] = q0 + 16 * warp + g + 8 * hf - local0;
-    row_blk[hf] = row_off[hf] / S;
-  }
+  const tc::LocalMask mask(S, C, total, q0 + 16 * warp + g - local0, q0 + 16 * warp + g + 8 - local0);
+  // descriptors of Q, K stage 0 and V stage 0; a k-step, panel or stage adds its byte offset / 16
+  const uint64_t dq = Desc(sq, 16, 1024), dk = Desc(sk, 16, 1024), dv = Desc(sv, BK * 128, 1024);
 
   float o[HD / 2];
 #pragma unroll
@@ -237,30 +235,25 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   float m[2] = {-INFINITY, -INFINITY};   // running max of raw scores
   float l[2] = {0.f, 0.f};               // this thread's part of the running sum
 
-  for (int t = 0; t < ntiles; t++) {
+  for (int t = 0, stage = 0; t < ntiles; t++, stage = stage == kStages - 1 ? 0 : stage + 1) {
     const int t0 = t * BK;
-    const uint32_t skt = sk + (t % kStages) * kTB, svt = sv + (t % kStages) * kTB;
     CpAsyncWait1();        // this thread's copies of tile t (and Q) landed
     FenceProxyAsync();     // ... and are visible to the async proxy (wgmma)
     __syncthreads();       // ... for every thread's copies; also: every warp is done with tile t - 1
     if (t + 2 < ntiles) {  // ... so its stage takes tile t + 2
-      const int sn = (t + 2) % kStages;
-      LoadKeyTile<T, HD, BK>(sk + sn * kTB, kh, t0 + 2 * BK, C, total, S, local0);
-      LoadKeyTile<T, HD, BK>(sv + sn * kTB, vh, t0 + 2 * BK, C, total, S, local0);
+      const int sn = stage == 0 ? kStages - 1 : stage - 1;   // (t + 2) % kStages with 3 stages
+      LoadKVTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, C, total, S, local0);
     }
     CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
 
     // ---- S = Q K^T (64 x BK raw scores); k-step kd: d 16kd.., panel kd / 4, +32 bytes per step
     float s[BK / 2];
-#pragma unroll
-    for (int i = 0; i < BK / 2; i++) s[i] = 0.f;
-    Pin(s);
     WgFence();
+    const uint64_t dkt = dk + (uint32_t)(stage * kTB >> 4);
 #pragma unroll
-    for (int kd = 0; kd < HD / 16; kd++) {
-      WgmmaSS<T, BK>(s, Desc(sq + (kd >> 2) * kBQ * 128 + (kd & 3) * 32, 16, 1024),
-                        Desc(skt + (kd >> 2) * BK * 128 + (kd & 3) * 32, 16, 1024));
-    }
+    for (int kd = 0; kd < HD / 16; kd++)   // the first k-step starts S at zero
+      WgmmaSS<T, BK>(s, dq + (((kd >> 2) * kBQ * 128 + (kd & 3) * 32) >> 4),
+                        dkt + (((kd >> 2) * BK * 128 + (kd & 3) * 32) >> 4), kd);
     WgCommit();
     WgWaitAll();
     Pin(s);
@@ -271,7 +264,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       for (int nt = 0; nt < kNT; nt++) {
 #pragma unroll
         for (int e = 0; e < 2; e++) {
-          const unsigned rows = tc::AllowedRows(t0 + 8 * nt + 2 * t4 + e, C, total, S, row_off, row_blk);
+          const unsigned rows = mask.Rows(t0 - C + 8 * nt + 2 * t4 + e);
 #pragma unroll
           for (int hf = 0; hf < 2; hf++)
             if (!(rows >> hf & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
@@ -280,6 +273,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     }
 
     // ---- online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1)
+    float corr[2];
+    bool moved = false;    // a running max changed: O needs rescaling (rarely, after the first tiles)
 #pragma unroll
     for (int hf = 0; hf < 2; hf++) {
       float mx = -INFINITY;
@@ -289,7 +284,9 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float m_new = fmaxf(m[hf], mx);
       const float m_scaled = m_new == -INFINITY ? 0.f : m_new * sl2;
-      const float corr = Exp2(m[hf] * sl2 - m_scaled);
+      const bool mv = m_new != m[hf];
+      corr[hf] = mv ? Exp2(m[hf] * sl2 - m_scaled) : 1.f;
+      moved |= mv;
       m[hf] = m_new;
       float sum = 0.f;
 #pragma unroll
@@ -301,11 +298,13 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
           sum += p;
         }
       }
-      l[hf] = l[hf] * corr + sum;
+      l[hf] = l[hf] * corr[hf] + sum;
+    }
+    if (__any_sync(0xffffffffu, moved)) {
 #pragma unroll
       for (int dt = 0; dt < kDT; dt++) {
-        o[4 * dt + 2 * hf] *= corr;
-        o[4 * dt + 2 * hf + 1] *= corr;
+        o[4 * dt] *= corr[0]; o[4 * dt + 1] *= corr[0];
+        o[4 * dt + 2] *= corr[1]; o[4 * dt + 3] *= corr[1];
       }
     }
 
@@ -322,7 +321,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     WgFence();
 #pragma unroll
     for (int kk = 0; kk < BK / 16; kk++)
-      WgmmaRS<T, HD>(o, pa[kk], Desc(svt + kk * 16 * 128, BK * 128, 1024));
+      WgmmaRS<T, HD>(o, pa[kk], dv + (uint32_t)((stage * kTB + kk * 16 * 128) >> 4));
     WgCommit();
     WgWaitAll();
     Pin(o);
