@@ -372,16 +372,14 @@ struct LocalMask {
     row_off[0] = off0; row_start[0] = off0 - off0 % S;
     row_off[1] = off1; row_start[1] = off1 - off1 % S;
   }
-  // rows (bit hf) that may see candidate C + off
+  // rows (bit hf) that may see candidate C + off; bitwise, not short-circuit, so no branches
   __device__ __forceinline__ unsigned Rows(int off) const {
-    if (off < 0) return 3u;
-    if (off >= nloc) return 0u;
-    const bool start = (off < 128 && (((off < 64 ? lo : hi) >> (off & 63)) & 1u)) || off == S;
+    const bool start = ((off < 128) & (bool)(((off < 64 ? lo : hi) >> (off & 63)) & 1u)) | (off == S);
     unsigned rows = 0u;
 #pragma unroll
     for (int hf = 0; hf < 2; hf++)
-      if (off <= row_off[hf] && (start || off >= row_start[hf])) rows |= 1u << hf;
-    return rows;
+      rows |= (unsigned)((off <= row_off[hf]) & (start | (off >= row_start[hf]))) << hf;
+    return off < 0 ? 3u : off < nloc ? rows : 0u;
   }
 };
 

@@ -62,7 +62,10 @@ struct Config {
   static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
   static constexpr int kQBytes = kBQ * HD * 2;
   static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
-  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + 1024;  // + slack to align to 1024
+  // No alignment slack: the dynamic shared memory of a kernel without static shared memory starts
+  // 1024-aligned on sm_90 (the kernel traps otherwise), and at head_dim 64 the exact 56 KiB is what
+  // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
+  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 4, and
   // the registers (64 Ki per SM; about 128 a thread at hd 64 / BK 64, else 168)
   static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 4 ? 4
@@ -145,17 +148,19 @@ template <typename T, int HD, int BK>
 __device__ __forceinline__ void LoadKVTile(uint32_t dk, uint32_t dv, const T* __restrict__ kh, const T* __restrict__ vh,
                                            int t0, int C, int total, int S, int local0) {
   constexpr int kChunks = HD / 8;
-  static_assert(BK * kChunks % kThreads == 0, "whole chunks per thread");
+  constexpr int kRowsPerPass = kThreads / kChunks;   // a multiple of 8: one swizzle phase per thread
+  static_assert(BK % kRowsPerPass == 0 && kRowsPerPass % 8 == 0, "whole passes of whole swizzle atoms");
+  const int c = threadIdx.x % kChunks, r0 = threadIdx.x / kChunks;   // this thread's chunk, first row
+  const T* kc = kh + c * 8;
+  const T* vc = vh + c * 8;
 #pragma unroll
-  for (int it = 0; it < BK * kChunks / kThreads; it++) {
-    const int e = threadIdx.x + it * kThreads;
-    const int r = e / kChunks, c = e % kChunks;
+  for (int it = 0; it < BK / kRowsPerPass; it++) {
+    const int r = r0 + it * kRowsPerPass;
     const int cand = t0 + r;
     const bool valid = cand < total;
-    const int j = cand < C ? cand * S : local0 + (cand - C);
-    const size_t off = valid ? (size_t)j * HD + c * 8 : 0;
-    CpAsync16(dk + Swz(BK, r, c), kh + off, valid);
-    CpAsync16(dv + Swz(BK, r, c), vh + off, valid);
+    const int j = !valid ? 0 : cand < C ? cand * S : cand + (local0 - C);
+    CpAsync16(dk + Swz(BK, r, c), kc + (size_t)j * HD, valid);
+    CpAsync16(dv + Swz(BK, r, c), vc + (size_t)j * HD, valid);
   }
 }
 
@@ -174,8 +179,9 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   extern __shared__ unsigned char smem_raw[];
   // 1024-byte aligned base: swizzle atoms must start on 1024-byte boundaries
   const uint32_t raw = SmemAddr(smem_raw);
-  const uint32_t sq = (raw + 1023u) & ~1023u;                 // Q [64][HD]; at the end, y staging
-  unsigned char* const sq_ptr = smem_raw + (sq - raw);
+  if (raw & 1023u) __trap();                                  // swizzle atoms need 1024-byte alignment
+  const uint32_t sq = raw;                                    // Q [64][HD]; at the end, y staging
+  unsigned char* const sq_ptr = smem_raw;
   const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTB
   const uint32_t sv = sk + kStages * kTB;                     // V stage s at sv + s * kTB
 
