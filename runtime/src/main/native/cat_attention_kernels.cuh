@@ -15,7 +15,8 @@
 //   - wg::WgmmaKernel<T, HD, BK> (cat_attention_wgmma.cuh): the same on Hopper warpgroup MMA
 //     (wgmma.mma_async), compiled into the sm_90a image only.
 // LaunchCatAttention picks a tensor-core kernel whenever one applies (unless force_scalar): the
-// wgmma one (BK 64) when the device runs the sm_90a image, else the mma.sync one.
+// wgmma one (32 or 64 keys per tile, WgmmaKeyTile) when the device runs the sm_90a image, else the
+// mma.sync one.
 #pragma once
 #include <cuda_runtime.h>
 #include <cuda_fp16.h>
@@ -662,14 +663,31 @@ inline cudaError_t LaunchTensorCore(const Problem& p, cudaStream_t stream, int b
 /** True when p takes a tensor-core kernel and the device runs this binary's sm_90a image. */
 inline bool UsesWgmma(const Problem& p) { return UsesTensorCores(p) && wg::Available(); }
 
-/** The warpgroup-MMA kernel with BK keys per tile (64: the library's; 128: the harness only);
- *  p must satisfy UsesWgmma. */
+/** The warpgroup-MMA kernel with BK keys per tile (32 or 64: the library's, WgmmaKeyTile; 128: the
+ *  harness only); p must satisfy UsesWgmma. */
 template <int BK = 64>
 inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream) {
   if (!UsesWgmma(p)) return cudaErrorInvalidValue;
   if (p.B == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
   return p.type == DType::kFloat16 ? wg::LaunchType<__half, BK>(p, stream)
                                    : wg::LaunchType<__nv_bfloat16, BK>(p, stream);
+}
+
+/**
+ * Keys per tile of the library's wgmma kernel for p. 32 where a query tile's loop is short (at most
+ * 128 blocks at head_dim 64, 512 at 128): finer tiles waste less of the partly filled local tiles
+ * that dominate a short loop, and at head_dim 128 the smaller stages let 3 CTAs share an SM instead
+ * of 2; longer loops run faster on 64-key tiles. Thresholds measured on the H200
+ * (docs/PERFORMANCE.md, session 6).
+ */
+inline int WgmmaKeyTile(const Problem& p) {
+  const int64_t blocks = (p.N + p.S - 1) / p.S;
+  return blocks <= (p.hd == 128 ? 512 : 128) ? 32 : 64;
+}
+
+/** The wgmma kernel with the library's key tile (WgmmaKeyTile); p must satisfy UsesWgmma. */
+inline cudaError_t LaunchWgmmaAuto(const Problem& p, cudaStream_t stream) {
+  return WgmmaKeyTile(p) == 32 ? LaunchWgmma<32>(p, stream) : LaunchWgmma<64>(p, stream);
 }
 
 /** Name of the kernel LaunchCatAttention(p, s, false) runs: "wgmma", "mma.sync" or "scalar". */
@@ -679,17 +697,16 @@ inline const char* ChosenKernel(const Problem& p) {
 
 /**
  * Runs y = CatAttention(q, k, v) on the stream: for float16 / bfloat16 with head_dim 64 or 128
- * (finite non-zero scale, 16-byte aligned pointers) a tensor-core kernel, wgmma with BK 64 when the
- * device runs the sm_90a image (UsesWgmma), else mma.sync; otherwise the scalar kernel (head_dim <= 128).
+ * (finite non-zero scale, 16-byte aligned pointers) a tensor-core kernel, wgmma (key tile WgmmaKeyTile)
+ * when the device runs the sm_90a image (UsesWgmma), else mma.sync; otherwise the scalar kernel (head_dim <= 128).
  * force_scalar: always the scalar kernel. The caller checks the shapes (Hkv divides H, S > 0,
  * H and B <= 65535, N and S <= 2^30); returns the launch error.
  */
 inline cudaError_t LaunchCatAttention(const Problem& p, cudaStream_t stream, bool force_scalar) {
   if (p.B == 0 || p.H == 0 || p.N == 0 || p.hd == 0) return cudaSuccess;
   if (p.hd > scalar::kMaxHeadDim) return cudaErrorInvalidValue;
-  // wgmma (BK 64) measured 1.00-1.25x mma.sync at head_dim 64 and 1.21-1.43x at 128 on every
-  // benchmark shape on the H200 (docs/results/kernel-bench-wgmma-variants.md)
-  if (!force_scalar && UsesTensorCores(p)) return UsesWgmma(p) ? LaunchWgmma<64>(p, stream) : LaunchTensorCore(p, stream);
+  // wgmma measured 1.2-1.6x mma.sync on every benchmark shape on the H200 (docs/PERFORMANCE.md)
+  if (!force_scalar && UsesTensorCores(p)) return UsesWgmma(p) ? LaunchWgmmaAuto(p, stream) : LaunchTensorCore(p, stream);
   switch (p.type) {
     case DType::kFloat32: return scalar::Launch<float>(p, stream);
     case DType::kFloat16: return scalar::Launch<__half>(p, stream);

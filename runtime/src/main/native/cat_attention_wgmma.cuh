@@ -58,7 +58,7 @@ constexpr int kStages = 3;      // the main loop's stage arithmetic assumes 3
 
 template <int HD, int BK>
 struct Config {
-  static_assert(HD % 64 == 0 && HD <= 128 && (BK == 64 || BK == 128), "head_dim 64 / 128, BK 64 / 128");
+  static_assert(HD % 64 == 0 && HD <= 128 && (BK == 32 || BK == 64 || BK == 128), "head_dim 64 / 128, BK 32 / 64 / 128");
   static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
   static constexpr int kQBytes = kBQ * HD * 2;
   static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
@@ -67,10 +67,11 @@ struct Config {
   // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 4, and
-  // the registers (64 Ki per SM; about 128 a thread at hd 64 / BK 64, else 168)
+  // the registers (64 Ki per SM; the estimates a thread: 96 at hd 64 / BK 32, 128 at hd 64 / BK 64,
+  // else 168), which __launch_bounds__ turns into register caps
   static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 4 ? 4
                                    : (228 * 1024) / (kSmemBytes + 1024) < 1 ? 1 : (228 * 1024) / (kSmemBytes + 1024);
-  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 64 ? 128 : 168));
+  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 96 : HD == 64 && BK == 64 ? 128 : 168));
   static constexpr int kMinBlocks = kSmemBlocks < kRegBlocks ? kSmemBlocks : kRegBlocks < 1 ? 1 : kRegBlocks;
 };
 
@@ -109,8 +110,10 @@ template <typename T, int N> __device__ __forceinline__ void WgmmaRS(float (&d)[
 // The accumulator operands: N / 2 floats a thread, "+f"(d[0]) ... in order.
 #define CAT_WG_ACC8(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), \
                        "+f"(d[i + 4]), "+f"(d[i + 5]), "+f"(d[i + 6]), "+f"(d[i + 7])
-#define CAT_WG_ACC32 CAT_WG_ACC8(0), CAT_WG_ACC8(8), CAT_WG_ACC8(16), CAT_WG_ACC8(24)
+#define CAT_WG_ACC16 CAT_WG_ACC8(0), CAT_WG_ACC8(8)
+#define CAT_WG_ACC32 CAT_WG_ACC16, CAT_WG_ACC8(16), CAT_WG_ACC8(24)
 #define CAT_WG_ACC64 CAT_WG_ACC32, CAT_WG_ACC8(32), CAT_WG_ACC8(40), CAT_WG_ACC8(48), CAT_WG_ACC8(56)
+#define CAT_WG_REGS16 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, "
 #define CAT_WG_REGS32 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "            \
                       "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, "
 #define CAT_WG_REGS64 "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "            \
@@ -130,6 +133,8 @@ template <typename T, int N> __device__ __forceinline__ void WgmmaRS(float (&d)[
                  "{%" A0 ", %" A1 ", %" A2 ", %" A3 "}, %" A4 ", 1, 1, 1, 1;\n"                              \
                  : ACC : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));                               \
   }
+CAT_WG_PAIR(__nv_bfloat16, "bf16", 32, CAT_WG_REGS16, CAT_WG_ACC16, "16", "17", "18", "19", "20")
+CAT_WG_PAIR(__half, "f16", 32, CAT_WG_REGS16, CAT_WG_ACC16, "16", "17", "18", "19", "20")
 CAT_WG_PAIR(__nv_bfloat16, "bf16", 64, CAT_WG_REGS32, CAT_WG_ACC32, "32", "33", "34", "35", "36")
 CAT_WG_PAIR(__nv_bfloat16, "bf16", 128, CAT_WG_REGS64, CAT_WG_ACC64, "64", "65", "66", "67", "68")
 CAT_WG_PAIR(__half, "f16", 64, CAT_WG_REGS32, CAT_WG_ACC32, "32", "33", "34", "35", "36")
@@ -139,6 +144,8 @@ CAT_WG_PAIR(__half, "f16", 128, CAT_WG_REGS64, CAT_WG_ACC64, "64", "65", "66", "
 #undef CAT_WG_REGS32
 #undef CAT_WG_ACC64
 #undef CAT_WG_ACC32
+#undef CAT_WG_ACC16
+#undef CAT_WG_REGS16
 #undef CAT_WG_ACC8
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 

@@ -8,9 +8,9 @@
 //                                        rounded inputs; exit status 1 on any failure, which prints
 //                                        the first mismatching element (-q: print failing cases and
 //                                        the summary only; kernel=: only those tensor-core kernels)
-//   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] [scalar=0] [L=2048,8192]
+//   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64|128] [scalar=0] [L=2048,8192]
 //                                        bfloat16 timings, a markdown table (both: mma.sync and
-//                                        wgmma side by side; wgmma with BK wbk, default 64)
+//                                        wgmma side by side; wgmma with BK wbk, default the library's)
 #include "cat_attention_kernels.cuh"
 
 #include <algorithm>
@@ -141,9 +141,10 @@ bool HasMma(const std::vector<Kernel>& kernels) {
   return std::find(kernels.begin(), kernels.end(), kMma) != kernels.end();
 }
 
-/** LaunchWgmma with BK chosen at run time (64 or 128). */
+/** LaunchWgmma with BK chosen at run time (32, 64 or 128; 0: the library's choice, WgmmaKeyTile). */
 cudaError_t LaunchWgmmaBk(const Problem& p, cudaStream_t stream, int bk) {
-  return bk == 128 ? LaunchWgmma<128>(p, stream) : LaunchWgmma<64>(p, stream);
+  if (bk == 0) return LaunchWgmmaAuto(p, stream);
+  return bk == 128 ? LaunchWgmma<128>(p, stream) : bk == 32 ? LaunchWgmma<32>(p, stream) : LaunchWgmma<64>(p, stream);
 }
 
 const char* TypeName(DType t) { return t == DType::kFloat32 ? "f32" : t == DType::kFloat16 ? "fp16" : "bf16"; }
@@ -200,6 +201,7 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
     } else if (kernel == kWgmma && wgmma) {
       variants.push_back({"wgmma bk=64", [&] { return LaunchWgmma<64>(p, 0); }});
       variants.push_back({"wgmma bk=128", [&] { return LaunchWgmma<128>(p, 0); }});
+      variants.push_back({"wgmma bk=32", [&] { return LaunchWgmma<32>(p, 0); }});
     }
   }
   if (!tc) variants.push_back({"scalar", [&] { return LaunchCatAttention(p, 0, false); }});
@@ -286,7 +288,7 @@ int Check() {
   std::printf("# CatAttention kernel check: tensor-core kernels (fp16/bf16 in, fp16/bf16 out) vs the scalar kernel\n"
               "# in float32 on the same rounded inputs. q ~ U(-2, 2), k, v ~ U(-1, 1), fixed seeds; err = max |y - y_ref|\n"
               "# over all outputs (outputs are O(1): |ref|max); mma.sync with both block_q (128 = 8 warps, 64 = 4 warps),\n"
-              "# wgmma with both key tiles (bk = 64, 128)%s.\n"
+              "# wgmma with each key tile (bk = 32, 64, 128)%s.\n"
               "# Tolerances: bf16 2e-2, fp16 2e-3 (a few units in the last place of outputs near 1).\n"
               "# 'chunk c+1': S = c + 1 (a chunk and its compressed token); 'chunk c+2': S = c + 2 (adaptive).\n"
               "# path = the kernel LaunchCatAttention picks; scalar-path rows check the fallback in that type.\n\n",
@@ -372,13 +374,15 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
     PrintKernelInfo("wgmma, hd 64,  bk 128", wg::WgmmaKernel<__nv_bfloat16, 64, 128>, wg::kThreads, wg::Config<64, 128>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 128, bk 64", wg::WgmmaKernel<__nv_bfloat16, 128, 64>, wg::kThreads, wg::Config<128, 64>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 128, bk 128", wg::WgmmaKernel<__nv_bfloat16, 128, 128>, wg::kThreads, wg::Config<128, 128>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 64,  bk 32", wg::WgmmaKernel<__nv_bfloat16, 64, 32>, wg::kThreads, wg::Config<64, 32>::kSmemBytes);
+    PrintKernelInfo("wgmma, hd 128, bk 32", wg::WgmmaKernel<__nv_bfloat16, 128, 32>, wg::kThreads, wg::Config<128, 32>::kSmemBytes);
   }
   PrintKernelInfo("scalar (bf16)", scalar::CatAttentionKernel<__nv_bfloat16>, scalar::kWarps * 32, 0);
   std::printf("\nShapes: L tokens in chunks of `chunk`, block_len S = chunk + 1 (a chunk plus its compressed token),\n"
               "N = L / chunk * S positions; heads H = Hkv = 1536 / hd; random inputs U(-1, 1), scale = 1 / sqrt(hd).\n"
               "Times: CUDA events around each launch, 2 warm-ups, then repeated until >= 50 ms in total; the median\n"
               "per call. mma.sync kernel with block_q = %d query rows per CTA (%d warps of 16 rows); wgmma kernel with\n"
-              "64 query rows per CTA (one warpgroup), 3 stages and bk = %d keys per tile.\n"
+              "64 query rows per CTA (one warpgroup), 3 stages and %s keys per tile.\n"
               "bytes = 4 * B*H*N*hd * 2 (q, k, v read once, y written once); GB/s = bytes / time.\n"
               "FLOPs = 4 * hd * pairs * B*H, pairs = allowed (query, key) pairs of a head, exactly\n"
               "(sum over i of i / S + i %% S + 1): only useful work is counted, not masked or padded MMA work.\n"
@@ -386,7 +390,9 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
               "x roofline = time / bound (1.0 = at the bound). best, GB/s and TFLOP/s: the fastest kernel.\n"
               "max|d| = max |y - y_ref| (both bf16), y_ref = the scalar kernel's output (or, with scalar=0, the\n"
               "mma.sync kernel's when it runs, else the first kernel's).\n\n",
-              block_q, block_q / 16, wbk);
+              block_q, block_q / 16,
+              wbk ? (std::string("bk = ") + std::to_string(wbk)).c_str()
+                  : "the library's bk (WgmmaKeyTile: 32 when N / S <= 128 at head_dim 64, <= 512 at 128, else 64)");
   std::string head = "| L | chunk | S | N | batch | hd | H |", rule = "|---:|---:|---:|---:|---:|---:|---:|";
   for (Kernel k : run) { head += std::string(" ") + KernelName(k) + " ms |"; rule += "---:|"; }
   head += " best | scalar ms | GB/s | TFLOP/s | roofline ms |";
@@ -487,7 +493,7 @@ int main(int argc, char** argv) {
     return Check();
   }
   if (mode == "bench") {
-    int block_q = kDefaultBlockQ, wbk = 64;
+    int block_q = kDefaultBlockQ, wbk = 0;
     bool run_scalar = true;
     std::vector<Kernel> kernels = {kMma, kWgmma};
     std::vector<int> Ls = {2048, 8192};
@@ -503,10 +509,10 @@ int main(int argc, char** argv) {
       } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
-    if (wbk != 64 && wbk != 128) { std::fprintf(stderr, "wbk must be 64 or 128\n"); return 2; }
+    if (wbk != 0 && wbk != 32 && wbk != 64 && wbk != 128) { std::fprintf(stderr, "wbk must be 32, 64 or 128\n"); return 2; }
     return Bench(kernels, block_q, wbk, run_scalar, Ls);
   }
-  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=64|128] "
+  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64|128] "
                        "[scalar=0] [L=2048,8192]\n", argv[0]);
   return 2;
 }
