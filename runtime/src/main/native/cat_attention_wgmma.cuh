@@ -6,9 +6,11 @@
 //
 // WgmmaKernel<T, HD, BK>: one CTA = one warpgroup (4 warps, 128 threads) = 64 query rows;
 // grid (ceil(N / 64), H, B), blockIdx.x reversed so the heaviest (latest) tiles start first.
-// Several CTAs share an SM (at BK 64: 3 at head_dim 64, 2 at 128), so one CTA's softmax overlaps
-// another's MMAs. BK = keys per tile: the library runs 64; 128 (slower at head_dim 64, no faster
-// at 128) stays selectable for the harness.
+// Several CTAs share an SM (4 at head_dim 64; at 128, 2 with BK 64 and 3 with BK 32), so one CTA's
+// softmax overlaps another's MMAs. BK = keys per tile: the library runs 32 or 64 (WgmmaKeyTile);
+// 128 (slower) stays selectable for the harness. The kernel is bound by its instruction stream
+// (Nsight Compute), hence the lean loop: S starts at zero through wgmma's scale-d, descriptors are
+// offsets of three bases, the mask uses no division, O is rescaled only when a row max moved.
 //   S = Q K^T   wgmma m64n{BK}k16, A = Q and B = K both from shared memory (K-major), HD / 16 steps
 //   O += P V    wgmma m64n{HD}k16, A = P from registers (the RS form), B = V from shared memory,
 //               N-major (V is [key][d]: transpose bit set), BK / 16 steps
@@ -38,7 +40,9 @@
 // Measured and rejected on the H200 (docs/results/kernel-bench-wgmma-variants.md): two stages
 // (a second barrier per tile), two warpgroups per CTA (128 query rows sharing each K / V stage)
 // and FA3's intra-warpgroup overlap (S of tile t + 1 issued before P V of tile t, its softmax
-// while P V runs): each slower than this kernel or no faster.
+// while P V runs): each slower than this kernel or no faster. Also FA3's whole structure (a
+// producer warpgroup, mbarrier pipeline, ping-pong consumers, persistent CTAs) and a persistent
+// form of this kernel (docs/results/kernel-bench-ws-variants.md): both slower.
 #pragma once
 #include <atomic>
 
