@@ -382,6 +382,22 @@ struct LocalMask {
       rows |= (unsigned)((off <= row_off[hf]) & (start | (off >= row_start[hf]))) << hf;
     return off < 0 ? 3u : off < nloc ? rows : 0u;
   }
+  // Masks a tile's S fragments: s[4 nt + 2 hf + e] is row hf, column 2t + e of n8 tile nt (the
+  // m16n8k16 c0..c3, also wgmma's accumulator order); its candidate is C + off0 + 8 nt + e, where
+  // off0 = t0 - C + 2t.
+  template <int NT>
+  __device__ __forceinline__ void Apply(float* s, int off0) const {
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++) {
+#pragma unroll
+      for (int e = 0; e < 2; e++) {
+        const unsigned rows = Rows(off0 + 8 * nt + e);
+#pragma unroll
+        for (int hf = 0; hf < 2; hf++)
+          if (!(rows >> hf & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
+      }
+    }
+  }
 };
 
 // Which 16-key groups of the tile at candidate t0 (bit kk: candidates t0 + 16kk .. t0 + 16kk + 15)
@@ -522,19 +538,7 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
       if (live == 0xfu) ScoreTile<T, HD, true>(s, qf, k_src, live);
       else ScoreTile<T, HD, false>(s, qf, k_src, live);
       // ---- mask (only tiles reaching past the compressed keys)
-      if (t0 + kBK > C) {
-#pragma unroll
-        for (int nt = 0; nt < kNT; nt++) {
-#pragma unroll
-          for (int e = 0; e < 2; e++) {
-            // column 2t + e of n-tile nt
-            const unsigned rows = mask.Rows(t0 - C + 8 * nt + 2 * t4 + e);
-#pragma unroll
-            for (int hf = 0; hf < 2; hf++)
-              if (!(rows >> hf & 1u)) s[nt][2 * hf + e] = -INFINITY;
-          }
-        }
-      }
+      if (t0 + kBK > C) mask.Apply<kNT>(&s[0][0], t0 - C + 2 * t4);
       // ---- online softmax, rows g (hf = 0) and g + 8 (hf = 1)
 #pragma unroll
       for (int hf = 0; hf < 2; hf++) {

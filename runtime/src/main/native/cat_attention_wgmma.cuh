@@ -275,19 +275,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     WgWaitAll();
     Pin(s);
 
-    // ---- mask (only tiles reaching past the summaries); candidate of s[4nt + 2hf + e]: t0 + 8nt + 2t + e
-    if (t0 + BK > C) {
-#pragma unroll
-      for (int nt = 0; nt < kNT; nt++) {
-#pragma unroll
-        for (int e = 0; e < 2; e++) {
-          const unsigned rows = mask.Rows(t0 - C + 8 * nt + 2 * t4 + e);
-#pragma unroll
-          for (int hf = 0; hf < 2; hf++)
-            if (!(rows >> hf & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
-        }
-      }
-    }
+    // ---- mask (only tiles reaching past the summaries)
+    if (t0 + BK > C) mask.Apply<kNT>(s, t0 - C + 2 * t4);
 
     // ---- online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1)
     float corr[2];
