@@ -357,8 +357,10 @@ __device__ __forceinline__ void AccumulatePV(float (&o)[HD / 8][4], const float 
 // compressed candidate (< C) is visible; a local key (offset off = cand - C from local0) is visible
 // to a row when it is not after the row and is a block start or lies in the row's own block; none
 // past total. No division per key (once per thread it costs more than the rest of the test):
-// block starts among offsets < 128 come from a bitmask of the multiples of S, and above 128 the
-// only one a tile can hold is S itself (a tile's local keys end before 64 + S - 1 < 2S then).
+// block starts come from a bitmask of the multiples of S below 128. A start b decides visibility
+// only for rows of later blocks (offsets >= b + S), and a tile's rows lie below S - 1 + block_q
+// <= S + 127, so every start that matters is below 128; the off == S term keeps the test exact
+// for larger offsets too.
 struct LocalMask {
   uint64_t lo, hi;           // bit i: offset i (lo) / 64 + i (hi) is a multiple of S
   int S, nloc;               // local keys: offsets 0 .. nloc - 1
