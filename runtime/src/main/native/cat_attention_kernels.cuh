@@ -359,8 +359,8 @@ __device__ __forceinline__ void AccumulatePV(float (&o)[HD / 8][4], const float 
 // past total. No division per key (once per thread it costs more than the rest of the test):
 // block starts come from a bitmask of the multiples of S below 128. A start b decides visibility
 // only for rows of later blocks (offsets >= b + S), and a tile's rows lie below S - 1 + block_q
-// <= S + 127, so every start that matters is below 128; the off == S term keeps the test exact
-// for larger offsets too.
+// <= S + 127, so every start that matters is below 128 (which also makes the off == S term
+// redundant; it stays because the kernels were measured and checked with it).
 struct LocalMask {
   uint64_t lo, hi;           // bit i: offset i (lo) / 64 + i (hi) is a multiple of S
   int S, nloc;               // local keys: offsets 0 .. nloc - 1
