@@ -353,6 +353,21 @@ __device__ __forceinline__ void AccumulatePV(float (&o)[HD / 8][4], const float 
   }
 }
 
+// A query tile's key candidates (both tensor-core kernels): the tile holds queries q0 .. qlast;
+// candidates are the C summaries k[c * S] of the blocks before its first block, then the contiguous
+// keys local0 .. qlast; ntiles key tiles of BK candidates cover them.
+struct TileKeys {
+  int q0, C, local0, total, ntiles;
+  __device__ __forceinline__ TileKeys(int tile, int BQ, int BK, int N, int S) {
+    q0 = tile * BQ;
+    const int qlast = min(N, q0 + BQ) - 1;
+    C = q0 / S;
+    local0 = C * S;
+    total = C + (qlast - local0 + 1);
+    ntiles = (total + BK - 1) / BK;
+  }
+};
+
 // The mask of a thread's two fragment rows (bit hf) over one query tile's candidates: every
 // compressed candidate (< C) is visible; a local key (offset off = cand - C from local0) is visible
 // to a row when it is not after the row and is a block start or lies in the row's own block; none
@@ -465,12 +480,8 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
   const int g = lane >> 2, t4 = lane & 3;     // mma groupID, threadID_in_group
   const int lm = lane >> 3, lr = lane & 7;    // ldmatrix: matrix this lane addresses, row in it
 
-  const int q0 = tile * kBQ;
-  const int qlast = min(N, q0 + kBQ) - 1;
-  const int C = q0 / S;                       // compressed keys: j = c * S, c < C (= first_block)
-  const int local0 = C * S;                   // the tile's first block start
-  const int total = C + (qlast - local0 + 1); // candidates
-  const int ntiles = (total + kBK - 1) / kBK;
+  const TileKeys keys(tile, kBQ, kBK, N, S);
+  const int q0 = keys.q0, C = keys.C, local0 = keys.local0, total = keys.total, ntiles = keys.ntiles;
 
   const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
   const T* kh = k + ((size_t)b * Hkv + hk) * (size_t)N * HD;

@@ -202,12 +202,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, t4 = lane & 3;
 
-  const int q0 = tile * kBQ;
-  const int qlast = min(N, q0 + kBQ) - 1;
-  const int C = q0 / S;                        // summaries: key c * S for c < C
-  const int local0 = C * S;
-  const int total = C + (qlast - local0 + 1);  // candidates
-  const int ntiles = (total + BK - 1) / BK;
+  const tc::TileKeys keys(tile, kBQ, BK, N, S);
+  const int q0 = keys.q0, C = keys.C, local0 = keys.local0, total = keys.total, ntiles = keys.ntiles;
 
   const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
   const T* kh = k + ((size_t)b * Hkv + hk) * (size_t)N * HD;
