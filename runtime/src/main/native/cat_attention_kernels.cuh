@@ -680,8 +680,8 @@ inline cudaError_t LaunchTensorCore(const Problem& p, cudaStream_t stream, int b
 /** True when p takes a tensor-core kernel and the device runs this binary's sm_90a image. */
 inline bool UsesWgmma(const Problem& p) { return UsesTensorCores(p) && wg::Available(); }
 
-/** The warpgroup-MMA kernel with BK keys per tile (32 or 64: the library's, WgmmaKeyTile; 128: the
- *  harness only); p must satisfy UsesWgmma. */
+/** The warpgroup-MMA kernel with BK keys per tile (32 or 64; the library's choice: WgmmaKeyTile);
+ *  p must satisfy UsesWgmma. */
 template <int BK = 64>
 inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream) {
   if (!UsesWgmma(p)) return cudaErrorInvalidValue;

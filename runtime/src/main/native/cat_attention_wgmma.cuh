@@ -6,11 +6,13 @@
 //
 // WgmmaKernel<T, HD, BK>: one CTA = one warpgroup (4 warps, 128 threads) = 64 query rows;
 // grid (ceil(N / 64), H, B), blockIdx.x reversed so the heaviest (latest) tiles start first.
-// Several CTAs share an SM (4 at head_dim 64; at 128, 2 with BK 64 and 3 with BK 32), so one CTA's
-// softmax overlaps another's MMAs. BK = keys per tile: the library runs 32 or 64 (WgmmaKeyTile);
-// 128 (slower) stays selectable for the harness. The kernel is bound by its instruction stream
-// (Nsight Compute), hence the lean loop: S starts at zero through wgmma's scale-d, descriptors are
-// offsets of three bases, the mask uses no division, O is rescaled only when a row max moved.
+// Several CTAs share an SM (at head_dim 64, 4 with BK 64 and 6 with BK 32; at 128, 2 with BK 64
+// and 3 with BK 32), so one CTA's softmax overlaps another's MMAs. BK = keys per tile, 32 or 64
+// (WgmmaKeyTile). The kernel is bound by its instruction stream (Nsight Compute), hence the lean
+// loop: S starts at zero through wgmma's scale-d, descriptors are offsets of three bases, a tile
+// of summaries is loaded through one pointer and stride, the mask is a 64-bit column mask per row,
+// and O is rescaled only when a row max passes the running reference by 2^8 (FlashAttention-4's
+// lazy rescaling; O / l does not depend on the reference, P stays <= 2^8).
 //   S = Q K^T   wgmma m64n{BK}k16, A = Q and B = K both from shared memory (K-major), HD / 16 steps
 //   O += P V    wgmma m64n{HD}k16, A = P from registers (the RS form), B = V from shared memory,
 //               N-major (V is [key][d]: transpose bit set), BK / 16 steps
@@ -42,7 +44,9 @@
 // and FA3's intra-warpgroup overlap (S of tile t + 1 issued before P V of tile t, its softmax
 // while P V runs): each slower than this kernel or no faster. Also FA3's whole structure (a
 // producer warpgroup, mbarrier pipeline, ping-pong consumers, persistent CTAs) and a persistent
-// form of this kernel (docs/results/kernel-bench-ws-variants.md): both slower.
+// form of this kernel (docs/results/kernel-bench-ws-variants.md): both slower; 128-key tiles;
+// Q in registers (S in the RS form), row sums by an MMA against ones, exp2 on packed 16-bit pairs
+// (docs/results/kernel-bench-session7.md): none faster.
 #pragma once
 #include <atomic>
 
@@ -62,7 +66,7 @@ constexpr int kStages = 3;      // the main loop's stage arithmetic assumes 3
 
 template <int HD, int BK>
 struct Config {
-  static_assert(HD % 64 == 0 && HD <= 128 && (BK == 32 || BK == 64 || BK == 128), "head_dim 64 / 128, BK 32 / 64 / 128");
+  static_assert(HD % 64 == 0 && HD <= 128 && (BK == 32 || BK == 64), "head_dim 64 / 128, BK 32 / 64 (the mask is 64 bits)");
   static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
   static constexpr int kQBytes = kBQ * HD * 2;
   static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
@@ -70,12 +74,12 @@ struct Config {
   // 1024-aligned on sm_90 (the kernel traps otherwise), and at head_dim 64 the exact 56 KiB is what
   // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes;
-  // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 4, and
-  // the registers (64 Ki per SM; the estimates a thread: 96 at hd 64 / BK 32, 128 at hd 64 / BK 64,
+  // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 6, and
+  // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 128 at hd 64 / BK 64,
   // else 168), which __launch_bounds__ turns into register caps
-  static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 4 ? 4
+  static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 6 ? 6
                                    : (228 * 1024) / (kSmemBytes + 1024) < 1 ? 1 : (228 * 1024) / (kSmemBytes + 1024);
-  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 96 : HD == 64 && BK == 64 ? 128 : 168));
+  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 128 : 168));
   static constexpr int kMinBlocks = kSmemBlocks < kRegBlocks ? kSmemBlocks : kRegBlocks < 1 ? 1 : kRegBlocks;
 };
 
@@ -175,6 +179,43 @@ __device__ __forceinline__ void LoadKVTile(uint32_t dk, uint32_t dv, const T* __
   }
 }
 
+// LoadKVTile for a tile of summaries only (t0 + BK <= C): candidate r is row (t0 + r) S, an
+// arithmetic progression, so a thread's rows are one pointer and a stride (no per-row selects).
+template <typename T, int HD, int BK>
+__device__ __forceinline__ void LoadKVSummaries(uint32_t dk, uint32_t dv, const T* __restrict__ kh, const T* __restrict__ vh,
+                                                int t0, int S) {
+  constexpr int kChunks = HD / 8;
+  constexpr int kRowsPerPass = kThreads / kChunks;
+  const int c = threadIdx.x % kChunks, r0 = threadIdx.x / kChunks;
+  const size_t first = (size_t)(t0 + r0) * S * HD + c * 8, step = (size_t)kRowsPerPass * S * HD;
+  const T* kp = kh + first;
+  const T* vp = vh + first;
+#pragma unroll
+  for (int it = 0; it < BK / kRowsPerPass; it++) {
+    const int r = r0 + it * kRowsPerPass;
+    CpAsync16(dk + Swz(BK, r, c), kp + it * step, true);
+    CpAsync16(dv + Swz(BK, r, c), vp + it * step, true);
+  }
+}
+
+// Columns 0..x of a 64-column tile as bits (none for x < 0, all for x >= 63).
+__device__ __forceinline__ uint64_t ColsUpTo(int x) {
+  return x < 0 ? 0ull : x >= 63 ? ~0ull : (2ull << x) - 1ull;
+}
+
+// The visible columns (bit j: candidate t0 + j, base = t0 - C) of row hf of a tile of at most 64
+// keys, by tc::LocalMask's rule: every summary (candidate < C); a local key at offset
+// off = base + j, 0 <= off <= min(row_off, nloc - 1), when it lies in the row's block
+// (off >= row_start) or is a block start (LocalMask's bits of the multiples of S below 128).
+__device__ __forceinline__ uint64_t VisibleCols(const tc::LocalMask& mask, int hf, int base) {
+  uint64_t starts;                                          // bit j: offset base + j is a block start
+  if (base >= 0) starts = base >= 128 ? 0ull : base >= 64 ? mask.hi >> (base - 64)
+                        : base == 0 ? mask.lo : (mask.lo >> base) | (mask.hi << (64 - base));
+  else starts = -base >= 64 ? 0ull : mask.lo << -base;
+  const uint64_t own_block = ~ColsUpTo(mask.row_start[hf] - base - 1);
+  return ColsUpTo(-base - 1) | ((own_block | starts) & ColsUpTo(min(mask.row_off[hf], mask.nloc - 1) - base));
+}
+
 // Arguments as tc::TensorCoreKernel's (sl2 = |scale| log2(e); negate: scale < 0, folded into Q).
 // Compiled only into the sm_90a image; elsewhere an empty stub that the launcher never runs
 // (Available).
@@ -245,7 +286,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   float o[HD / 2];
 #pragma unroll
   for (int i = 0; i < HD / 2; i++) o[i] = 0.f;
-  float m[2] = {-INFINITY, -INFINITY};   // running max of raw scores
+  float m[2] = {-INFINITY, -INFINITY};   // reference max of raw scores: at most `grow` below the row max
+  const float grow = 8.f / sl2;          // 2^8 in P
   float l[2] = {0.f, 0.f};               // this thread's part of the running sum
 
   for (int t = 0, stage = 0; t < ntiles; t++, stage = stage == kStages - 1 ? 0 : stage + 1) {
@@ -255,7 +297,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     __syncthreads();       // ... for every thread's copies; also: every warp is done with tile t - 1
     if (t + 2 < ntiles) {  // ... so its stage takes tile t + 2
       const int sn = stage == 0 ? kStages - 1 : stage - 1;   // (t + 2) % kStages with 3 stages
-      LoadKVTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, C, total, S, local0);
+      if (t0 + 3 * BK <= C) LoadKVSummaries<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, S);
+      else LoadKVTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, C, total, S, local0);
     }
     CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
 
@@ -271,12 +314,26 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     WgWaitAll();
     Pin(s);
 
-    // ---- mask (only tiles reaching past the summaries)
-    if (t0 + BK > C) mask.Apply<kNT>(s, t0 - C + 2 * t4);
+    // ---- mask (only tiles reaching past the summaries): bit 8 nt + e of a row's column mask,
+    // shifted by 2t, is this thread's column 8 nt + 2t + e
+    if (t0 + BK > C) {
+#pragma unroll
+      for (int hf = 0; hf < 2; hf++) {
+        const uint64_t vis = VisibleCols(mask, hf, t0 - C) >> (2 * t4);
+        const uint32_t lo32 = (uint32_t)vis, hi32 = (uint32_t)(vis >> 32);
+#pragma unroll
+        for (int nt = 0; nt < kNT; nt++)
+#pragma unroll
+          for (int e = 0; e < 2; e++) {
+            const int bit = 8 * nt + e;
+            if (!(((bit < 32 ? lo32 : hi32) >> (bit & 31)) & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
+          }
+      }
+    }
 
     // ---- online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1)
     float corr[2];
-    bool moved = false;    // a running max changed: O needs rescaling (rarely, after the first tiles)
+    bool moved = false;    // a reference max moved: O needs rescaling (rarely after the first tile)
 #pragma unroll
     for (int hf = 0; hf < 2; hf++) {
       float mx = -INFINITY;
@@ -284,9 +341,9 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       for (int nt = 0; nt < kNT; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * hf], s[4 * nt + 2 * hf + 1]));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(m[hf], mx);
+      const bool mv = mx > m[hf] + grow;   // also the first visible score (m = -inf)
+      const float m_new = mv ? mx : m[hf];
       const float m_scaled = m_new == -INFINITY ? 0.f : m_new * sl2;
-      const bool mv = m_new != m[hf];
       corr[hf] = mv ? Exp2(m[hf] * sl2 - m_scaled) : 1.f;
       moved |= mv;
       m[hf] = m_new;

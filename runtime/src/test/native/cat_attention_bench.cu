@@ -8,7 +8,8 @@
 //                                        rounded inputs; exit status 1 on any failure, which prints
 //                                        the first mismatching element (-q: print failing cases and
 //                                        the summary only; kernel=: only those tensor-core kernels)
-//   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64|128] [scalar=0] [L=2048,8192]
+//   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] [scalar=0] [L=2048,8192]
+//                             [chunks=4,8,16,32] [batches=8,64] [hds=64,128]
 //                                        bfloat16 timings, a markdown table (both: mma.sync and
 //                                        wgmma side by side; wgmma with BK wbk, default the library's)
 #include "cat_attention_kernels.cuh"
@@ -141,10 +142,10 @@ bool HasMma(const std::vector<Kernel>& kernels) {
   return std::find(kernels.begin(), kernels.end(), kMma) != kernels.end();
 }
 
-/** LaunchWgmma with BK chosen at run time (32, 64 or 128; 0: the library's choice, WgmmaKeyTile). */
+/** LaunchWgmma with BK chosen at run time (32 or 64; 0: the library's choice, WgmmaKeyTile). */
 cudaError_t LaunchWgmmaBk(const Problem& p, cudaStream_t stream, int bk) {
   if (bk == 0) return LaunchWgmmaAuto(p, stream);
-  return bk == 128 ? LaunchWgmma<128>(p, stream) : bk == 32 ? LaunchWgmma<32>(p, stream) : LaunchWgmma<64>(p, stream);
+  return bk == 32 ? LaunchWgmma<32>(p, stream) : LaunchWgmma<64>(p, stream);
 }
 
 const char* TypeName(DType t) { return t == DType::kFloat32 ? "f32" : t == DType::kFloat16 ? "fp16" : "bf16"; }
@@ -200,7 +201,6 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
       variants.push_back({"mma bq=64", [&] { return LaunchTensorCore(p, 0, 64); }});
     } else if (kernel == kWgmma && wgmma) {
       variants.push_back({"wgmma bk=64", [&] { return LaunchWgmma<64>(p, 0); }});
-      variants.push_back({"wgmma bk=128", [&] { return LaunchWgmma<128>(p, 0); }});
       variants.push_back({"wgmma bk=32", [&] { return LaunchWgmma<32>(p, 0); }});
     }
   }
@@ -288,7 +288,7 @@ int Check() {
   std::printf("# CatAttention kernel check: tensor-core kernels (fp16/bf16 in, fp16/bf16 out) vs the scalar kernel\n"
               "# in float32 on the same rounded inputs. q ~ U(-2, 2), k, v ~ U(-1, 1), fixed seeds; err = max |y - y_ref|\n"
               "# over all outputs (outputs are O(1): |ref|max); mma.sync with both block_q (128 = 8 warps, 64 = 4 warps),\n"
-              "# wgmma with each key tile (bk = 32, 64, 128)%s.\n"
+              "# wgmma with each key tile (bk = 32, 64)%s.\n"
               "# Tolerances: bf16 2e-2, fp16 2e-3 (a few units in the last place of outputs near 1).\n"
               "# 'chunk c+1': S = c + 1 (a chunk and its compressed token); 'chunk c+2': S = c + 2 (adaptive).\n"
               "# path = the kernel LaunchCatAttention picks; scalar-path rows check the fallback in that type.\n\n",
@@ -343,6 +343,14 @@ void PrintKernelInfo(const char* name, K kernel, int threads, int smem) {
               (size_t)fa.localSizeBytes, blocks, blocks * threads / 32);
 }
 
+std::vector<int> g_chunks = {4, 8, 16, 32}, g_batches = {8, 64}, g_hds = {64, 128};   // bench shapes
+
+std::vector<int> ParseInts(const char* s) {
+  std::vector<int> out;
+  while (*s) { out.push_back(std::atoi(s)); s = std::strchr(s, ','); if (!s) break; s++; }
+  return out;
+}
+
 int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_scalar, const std::vector<int>& Ls) {
   cudaDeviceProp prop;
   int dev = 0;
@@ -371,9 +379,7 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
   PrintKernelInfo("mma.sync, hd 128, block_q 64", tc::TensorCoreKernel<__nv_bfloat16, 128, 4>, 128, tc::Config<128, 4>::kSmemBytes);
   if (have_wgmma) {
     PrintKernelInfo("wgmma, hd 64,  bk 64", wg::WgmmaKernel<__nv_bfloat16, 64, 64>, wg::kThreads, wg::Config<64, 64>::kSmemBytes);
-    PrintKernelInfo("wgmma, hd 64,  bk 128", wg::WgmmaKernel<__nv_bfloat16, 64, 128>, wg::kThreads, wg::Config<64, 128>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 128, bk 64", wg::WgmmaKernel<__nv_bfloat16, 128, 64>, wg::kThreads, wg::Config<128, 64>::kSmemBytes);
-    PrintKernelInfo("wgmma, hd 128, bk 128", wg::WgmmaKernel<__nv_bfloat16, 128, 128>, wg::kThreads, wg::Config<128, 128>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 64,  bk 32", wg::WgmmaKernel<__nv_bfloat16, 64, 32>, wg::kThreads, wg::Config<64, 32>::kSmemBytes);
     PrintKernelInfo("wgmma, hd 128, bk 32", wg::WgmmaKernel<__nv_bfloat16, 128, 32>, wg::kThreads, wg::Config<128, 32>::kSmemBytes);
   }
@@ -406,9 +412,9 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
   for (size_t i = 0; i < run.size(); i++)
     if (run[i] == kMma) { ref_kernel = i; break; }
   for (int L : Ls)
-    for (int chunk : {4, 8, 16, 32})
-      for (int B : {8, 64})
-        for (int hd : {64, 128}) {
+    for (int chunk : g_chunks)
+      for (int B : g_batches)
+        for (int hd : g_hds) {
           const int S = chunk + 1, N = L / chunk * S, H = 1536 / hd;
           const size_t n = (size_t)B * H * N * hd;
           const double bytes = 4.0 * n * 2;
@@ -503,16 +509,19 @@ int main(int argc, char** argv) {
       else if (a.rfind("wbk=", 0) == 0) wbk = std::atoi(a.c_str() + 4);
       else if (a.rfind("kernel=", 0) == 0 && ParseKernels(a.substr(7), kernels)) {}
       else if (a == "scalar=0") run_scalar = false;
+      else if (a.rfind("chunks=", 0) == 0) g_chunks = ParseInts(a.c_str() + 7);
+      else if (a.rfind("batches=", 0) == 0) g_batches = ParseInts(a.c_str() + 8);
+      else if (a.rfind("hds=", 0) == 0) g_hds = ParseInts(a.c_str() + 4);
       else if (a.rfind("L=", 0) == 0) {
         Ls.clear();
         for (const char* s = a.c_str() + 2; *s;) { Ls.push_back(std::atoi(s)); s = std::strchr(s, ','); if (!s) break; s++; }
       } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
-    if (wbk != 0 && wbk != 32 && wbk != 64 && wbk != 128) { std::fprintf(stderr, "wbk must be 32, 64 or 128\n"); return 2; }
+    if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
     return Bench(kernels, block_q, wbk, run_scalar, Ls);
   }
-  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64|128] "
-                       "[scalar=0] [L=2048,8192]\n", argv[0]);
+  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] "
+                       "[scalar=0] [L=2048,8192] [chunks=...] [batches=...] [hds=...]\n", argv[0]);
   return 2;
 }

@@ -5,7 +5,7 @@
 # usage (from anywhere):  runtime/src/test/native/run-kernel-bench.sh [check ARGS | bench ARGS]
 #   check [-q] [kernel=all|mma|wgmma] (default)
 #                    tensor-core kernels vs the float32 scalar kernel; exit status 1 on a failure
-#   bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64|128] [scalar=0] [L=2048,8192]
+#   bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] [scalar=0] [L=2048,8192] [chunks=..] [batches=..] [hds=..]
 #                    bfloat16 timings as a markdown table (mma.sync and wgmma side by side)
 # environment: NVCC (default: nvcc on PATH, else /usr/local/cuda-13.0/bin/nvcc, else /usr/local/cuda/bin/nvcc),
 #              BENCH_OUT (build directory, default /tmp/catonnx-kernel-bench), PTXAS_VERBOSE=1 (register report),
