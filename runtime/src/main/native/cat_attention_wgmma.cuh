@@ -239,7 +239,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 
   const int tile = gridDim.x - 1 - blockIdx.x;
   const int h = blockIdx.y, b = blockIdx.z;
-  const int hk = h / (H / Hkv);
+  const int hk = H == Hkv ? h : h / (H / Hkv);   // (integer division costs ~20 instructions)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, t4 = lane & 3;
 
@@ -263,7 +263,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   CpAsyncCommit();
 #pragma unroll
   for (int st = 0; st < 2; st++) {
-    if (st < ntiles) LoadKVTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
+    if ((st + 1) * BK <= C) LoadKVSummaries<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, S);
+    else if (st < ntiles) LoadKVTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
     CpAsyncCommit();
   }
   if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
@@ -287,7 +288,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 #pragma unroll
   for (int i = 0; i < HD / 2; i++) o[i] = 0.f;
   float m[2] = {-INFINITY, -INFINITY};   // reference max of raw scores: at most `grow` below the row max
-  const float grow = 8.f / sl2;          // 2^8 in P
+  const float grow = __fdividef(8.f, sl2);   // 2^8 in P (need not be exact)
   float l[2] = {0.f, 0.f};               // this thread's part of the running sum
 
   for (int t = 0, stage = 0; t < ntiles; t++, stage = stage == kStages - 1 ? 0 : stage + 1) {
