@@ -345,6 +345,7 @@ void PrintKernelInfo(const char* name, K kernel, int threads, int smem) {
 
 std::vector<int> g_chunks = {4, 8, 16, 32}, g_batches = {8, 64}, g_hds = {64, 128};   // bench shapes
 
+/** "4,8,16" -> {4, 8, 16} (the bench's list arguments). */
 std::vector<int> ParseInts(const char* s) {
   std::vector<int> out;
   while (*s) { out.push_back(std::atoi(s)); s = std::strchr(s, ','); if (!s) break; s++; }
@@ -512,10 +513,8 @@ int main(int argc, char** argv) {
       else if (a.rfind("chunks=", 0) == 0) g_chunks = ParseInts(a.c_str() + 7);
       else if (a.rfind("batches=", 0) == 0) g_batches = ParseInts(a.c_str() + 8);
       else if (a.rfind("hds=", 0) == 0) g_hds = ParseInts(a.c_str() + 4);
-      else if (a.rfind("L=", 0) == 0) {
-        Ls.clear();
-        for (const char* s = a.c_str() + 2; *s;) { Ls.push_back(std::atoi(s)); s = std::strchr(s, ','); if (!s) break; s++; }
-      } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+      else if (a.rfind("L=", 0) == 0) Ls = ParseInts(a.c_str() + 2);
+      else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
     if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
