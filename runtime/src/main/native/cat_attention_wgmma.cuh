@@ -198,6 +198,14 @@ __device__ __forceinline__ void LoadKVSummaries(uint32_t dk, uint32_t dv, const 
   }
 }
 
+// Key tile t0 into the stage at dk, dv: the summaries-only path when the whole tile lies below C.
+template <typename T, int HD, int BK>
+__device__ __forceinline__ void LoadKeyTile(uint32_t dk, uint32_t dv, const T* __restrict__ kh, const T* __restrict__ vh,
+                                            int t0, int C, int total, int S, int local0) {
+  if (t0 + BK <= C) LoadKVSummaries<T, HD, BK>(dk, dv, kh, vh, t0, S);
+  else LoadKVTile<T, HD, BK>(dk, dv, kh, vh, t0, C, total, S, local0);
+}
+
 // Columns 0..x of a 64-column tile as bits (none for x < 0, all for x >= 63).
 __device__ __forceinline__ uint64_t ColsUpTo(int x) {
   return x < 0 ? 0ull : x >= 63 ? ~0ull : (2ull << x) - 1ull;
@@ -263,8 +271,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   CpAsyncCommit();
 #pragma unroll
   for (int st = 0; st < 2; st++) {
-    if ((st + 1) * BK <= C) LoadKVSummaries<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, S);
-    else if (st < ntiles) LoadKVTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
+    if (st < ntiles) LoadKeyTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
     CpAsyncCommit();
   }
   if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
@@ -298,8 +305,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     __syncthreads();       // ... for every thread's copies; also: every warp is done with tile t - 1
     if (t + 2 < ntiles) {  // ... so its stage takes tile t + 2
       const int sn = stage == 0 ? kStages - 1 : stage - 1;   // (t + 2) % kStages with 3 stages
-      if (t0 + 3 * BK <= C) LoadKVSummaries<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, S);
-      else LoadKVTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, C, total, S, local0);
+      LoadKeyTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, C, total, S, local0);
     }
     CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
 
