@@ -11,8 +11,9 @@
 // (WgmmaKeyTile). The kernel is bound by its instruction stream (Nsight Compute), hence the lean
 // loop: S starts at zero through wgmma's scale-d, descriptors are offsets of three bases, a tile
 // of summaries is loaded through one pointer and stride, the mask is a 64-bit column mask per row,
-// and O is rescaled only when a row max passes the running reference by 2^8 (FlashAttention-4's
-// lazy rescaling; O / l does not depend on the reference, P stays <= 2^8).
+// and after the first tile no row max is taken: P = 2^(s sl2 - ms) against a reference ms that
+// moves only when a thread's partial row sum of a tile passes 2^8 (Rebase; O / l does not depend
+// on the reference, as in FlashAttention-4's lazy rescaling, and P stays <= 2^8).
 //   S = Q K^T   wgmma m64n{BK}k16, A = Q and B = K both from shared memory (K-major), HD / 16 steps
 //   O += P V    wgmma m64n{HD}k16, A = P from registers (the RS form), B = V from shared memory,
 //               N-major (V is [key][d]: transpose bit set), BK / 16 steps
@@ -49,6 +50,7 @@
 // (docs/results/kernel-bench-session7.md): none faster.
 #pragma once
 #include <atomic>
+#include <climits>
 
 namespace catonnx {
 namespace gpu {
@@ -224,6 +226,115 @@ __device__ __forceinline__ uint64_t VisibleCols(const tc::LocalMask& mask, int h
   return ColsUpTo(-base - 1) | ((own_block | starts) & ColsUpTo(min(mask.row_off[hf], mask.nloc - 1) - base));
 }
 
+// Masks row hf of this thread's S fragment (column 8 nt + 2 t4 + e = s[4 nt + 2 hf + e]) by its
+// visible columns (base = t0 - C): bit 8 nt + e of the column mask shifted by 2 t4.
+template <int BK>
+__device__ __forceinline__ void MaskRow(float (&s)[BK / 2], const tc::LocalMask& mask, int hf, int base, int t4) {
+  const uint64_t vis = VisibleCols(mask, hf, base) >> (2 * t4);
+  const uint32_t lo32 = (uint32_t)vis, hi32 = (uint32_t)(vis >> 32);
+#pragma unroll
+  for (int nt = 0; nt < BK / 8; nt++)
+#pragma unroll
+    for (int e = 0; e < 2; e++) {
+      const int bit = 8 * nt + e;
+      if (!(((bit < 32 ? lo32 : hi32) >> (bit & 31)) & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
+    }
+}
+
+constexpr int kNoMask = INT_MIN;   // Rebase's base for a tile of summaries only
+
+template <typename T> __device__ __forceinline__ float2 Unpack(uint32_t x);
+template <> __device__ __forceinline__ float2 Unpack<__nv_bfloat16>(uint32_t x) {
+  return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x));
+}
+template <> __device__ __forceinline__ float2 Unpack<__half>(uint32_t x) {
+  return __half22float2(*reinterpret_cast<const __half2*>(&x));
+}
+
+// q_row . k_col from the swizzled Q tile and K stage (f32, CUDA cores; Rebase's rare path).
+template <typename T, int HD, int BK>
+__device__ __forceinline__ float Dot(const unsigned char* sq, const unsigned char* skt, int row, int col) {
+  float acc = 0.f;
+#pragma unroll 2
+  for (int c = 0; c < HD / 8; c++) {
+    const uint4 a = *reinterpret_cast<const uint4*>(sq + Swz(kBQ, row, c));
+    const uint4 b = *reinterpret_cast<const uint4*>(skt + Swz(BK, col, c));
+    const uint32_t aw[4] = {a.x, a.y, a.z, a.w}, bw[4] = {b.x, b.y, b.z, b.w};
+#pragma unroll
+    for (int w = 0; w < 4; w++) {
+      const float2 x = Unpack<T>(aw[w]), y = Unpack<T>(bw[w]);
+      acc = fmaf(x.x, y.x, fmaf(x.y, y.y, acc));
+    }
+  }
+  return acc;
+}
+
+// Moves the references of a tile whose P (computed against ms) may pass 2^8 (some thread's
+// partial row sum ts did): the whole warp calls it, each quad decides for its row together.
+// - P finite (ts < 2^100): ms rises by e, the exponent of the row's largest P, and P, ts, l and
+//   O are scaled by 2^-e, exactly (a power of two).
+// - Otherwise (some P overflowed, or ms = -inf: nothing was visible before): the raw scores are
+//   recomputed from shared memory (base: the mask's, or kNoMask) and the row restarts from its max.
+template <typename T, int HD, int BK>
+__device__ __forceinline__ void Rebase(float (&s)[BK / 2], float (&o)[HD / 2], float (&ms)[2], float (&ts)[2], float (&l)[2],
+                                       const unsigned char* sq, const unsigned char* skt, const tc::LocalMask& mask,
+                                       int base, float sl2, int warp, int g, int t4) {
+  float corr[2];
+#pragma unroll
+  for (int hf = 0; hf < 2; hf++) {
+    int bad = !(ts[hf] < 0x1p100f);
+    bad |= __shfl_xor_sync(0xffffffffu, bad, 1);
+    bad |= __shfl_xor_sync(0xffffffffu, bad, 2);
+    float cand = -INFINITY;   // bad: the row's max scaled score, else its largest P
+    if (bad) {   // (a rolled loop: the register array is written through selects, not indexed)
+      const int row = 16 * warp + g + 8 * hf;
+#pragma unroll 1
+      for (int j = 0; j < BK / 4; j++) {
+        const float x = Dot<T, HD, BK>(sq, skt, row, 8 * (j >> 1) + 2 * t4 + (j & 1)) * sl2;
+#pragma unroll
+        for (int jj = 0; jj < BK / 4; jj++)
+          if (jj == j) s[4 * (jj >> 1) + 2 * hf + (jj & 1)] = x;
+      }
+      if (base != kNoMask) MaskRow<BK>(s, mask, hf, base, t4);
+    }
+#pragma unroll
+    for (int j = 0; j < BK / 4; j++) cand = fmaxf(cand, s[4 * (j >> 1) + 2 * hf + (j & 1)]);
+    cand = fmaxf(cand, __shfl_xor_sync(0xffffffffu, cand, 1));
+    cand = fmaxf(cand, __shfl_xor_sync(0xffffffffu, cand, 2));
+    if (bad) {
+      const float m_new = fmaxf(ms[hf], cand);
+      const float ref = m_new == -INFINITY ? 0.f : m_new;
+      corr[hf] = Exp2(ms[hf] - ref);                      // 0 while ms was -inf (O, l are 0)
+      float sum = 0.f;
+#pragma unroll
+      for (int j = 0; j < BK / 4; j++) {
+        const int i = 4 * (j >> 1) + 2 * hf + (j & 1);
+        s[i] = Exp2(s[i] - ref);
+        sum += s[i];
+      }
+      ts[hf] = sum;
+      ms[hf] = m_new;
+    } else {
+      const int e = cand > 1.f ? (int)(__float_as_uint(cand) >> 23) - 126 : 0;   // cand 2^-e in [0.5, 1)
+      corr[hf] = __uint_as_float((uint32_t)(127 - e) << 23);
+      if (e > 0) {
+#pragma unroll
+        for (int j = 0; j < BK / 4; j++) s[4 * (j >> 1) + 2 * hf + (j & 1)] *= corr[hf];
+        ts[hf] *= corr[hf];
+        ms[hf] += (float)e;
+      }
+    }
+    l[hf] *= corr[hf];
+  }
+  if (corr[0] != 1.f || corr[1] != 1.f) {
+#pragma unroll
+    for (int dt = 0; dt < HD / 8; dt++) {
+      o[4 * dt] *= corr[0]; o[4 * dt + 1] *= corr[0];
+      o[4 * dt + 2] *= corr[1]; o[4 * dt + 3] *= corr[1];
+    }
+  }
+}
+
 // Arguments as tc::TensorCoreKernel's (sl2 = |scale| log2(e); negate: scale < 0, folded into Q).
 // Compiled only into the sm_90a image; elsewhere an empty stub that the launcher never runs
 // (Available).
@@ -242,6 +353,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   if (raw & 1023u) __trap();                                  // swizzle atoms need 1024-byte alignment
   const uint32_t sq = raw;                                    // Q [64][HD]; at the end, y staging
   unsigned char* const sq_ptr = smem_raw;
+  const unsigned char* const sk_ptr = smem_raw + Cfg::kQBytes;
   const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTB
   const uint32_t sv = sk + kStages * kTB;                     // V stage s at sv + s * kTB
 
@@ -294,9 +406,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   float o[HD / 2];
 #pragma unroll
   for (int i = 0; i < HD / 2; i++) o[i] = 0.f;
-  float m[2] = {-INFINITY, -INFINITY};   // reference max of raw scores: at most `grow` below the row max
-  const float grow = __fdividef(8.f, sl2);   // 2^8 in P (need not be exact)
-  float l[2] = {0.f, 0.f};               // this thread's part of the running sum
+  float ms[2] = {-INFINITY, -INFINITY};  // the rows' reference (scaled score units): P = 2^(s sl2 - ms) <= 2^8
+  float l[2] = {0.f, 0.f};               // this thread's part of the running sum (both set by tile 0)
 
   for (int t = 0, stage = 0; t < ntiles; t++, stage = stage == kStages - 1 ? 0 : stage + 1) {
     const int t0 = t * BK;
@@ -321,57 +432,52 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     WgWaitAll();
     Pin(s);
 
-    // ---- mask (only tiles reaching past the summaries): bit 8 nt + e of a row's column mask,
-    // shifted by 2t, is this thread's column 8 nt + 2t + e
+    // ---- mask (only tiles reaching past the summaries)
     if (t0 + BK > C) {
 #pragma unroll
-      for (int hf = 0; hf < 2; hf++) {
-        const uint64_t vis = VisibleCols(mask, hf, t0 - C) >> (2 * t4);
-        const uint32_t lo32 = (uint32_t)vis, hi32 = (uint32_t)(vis >> 32);
-#pragma unroll
-        for (int nt = 0; nt < kNT; nt++)
-#pragma unroll
-          for (int e = 0; e < 2; e++) {
-            const int bit = 8 * nt + e;
-            if (!(((bit < 32 ? lo32 : hi32) >> (bit & 31)) & 1u)) s[4 * nt + 2 * hf + e] = -INFINITY;
-          }
-      }
+      for (int hf = 0; hf < 2; hf++) MaskRow<BK>(s, mask, hf, t0 - C, t4);
     }
 
-    // ---- online softmax (tc::TensorCoreKernel's), rows g (hf = 0) and g + 8 (hf = 1)
-    float corr[2];
-    bool moved = false;    // a reference max moved: O needs rescaling (rarely after the first tile)
+    // ---- online softmax, rows g (hf = 0) and g + 8 (hf = 1), against the reference ms (scaled):
+    // tile 0 sets it to the row max; later tiles exponentiate at once, without a row max, and a
+    // tile whose partial row sum passes 2^8 (so some P may) moves it (Rebase): rarely
+    if (t == 0) {
 #pragma unroll
-    for (int hf = 0; hf < 2; hf++) {
-      float mx = -INFINITY;
+      for (int hf = 0; hf < 2; hf++) {
+        float mx = -INFINITY;
 #pragma unroll
-      for (int nt = 0; nt < kNT; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * hf], s[4 * nt + 2 * hf + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const bool mv = mx > m[hf] + grow;   // also the first visible score (m = -inf)
-      const float m_new = mv ? mx : m[hf];
-      const float m_scaled = m_new == -INFINITY ? 0.f : m_new * sl2;
-      corr[hf] = mv ? Exp2(m[hf] * sl2 - m_scaled) : 1.f;
-      moved |= mv;
-      m[hf] = m_new;
-      float sum = 0.f;
+        for (int nt = 0; nt < kNT; nt++) mx = fmaxf(mx, fmaxf(s[4 * nt + 2 * hf], s[4 * nt + 2 * hf + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        ms[hf] = mx * sl2;                               // -inf: nothing visible yet (Rebase handles it)
+        const float ref = mx == -INFINITY ? 0.f : ms[hf];
+        float sum = 0.f;
 #pragma unroll
-      for (int nt = 0; nt < kNT; nt++) {
-#pragma unroll
-        for (int e = 0; e < 2; e++) {
-          const float p = Exp2(fmaf(s[4 * nt + 2 * hf + e], sl2, -m_scaled));
-          s[4 * nt + 2 * hf + e] = p;
-          sum += p;
+        for (int j = 0; j < kNT * 2; j++) {
+          const int i = 4 * (j >> 1) + 2 * hf + (j & 1);
+          s[i] = Exp2(fmaf(s[i], sl2, -ref));
+          sum += s[i];
         }
+        l[hf] = sum;
       }
-      l[hf] = l[hf] * corr[hf] + sum;
-    }
-    if (__any_sync(0xffffffffu, moved)) {
+    } else {
+      float ts[2];
 #pragma unroll
-      for (int dt = 0; dt < kDT; dt++) {
-        o[4 * dt] *= corr[0]; o[4 * dt + 1] *= corr[0];
-        o[4 * dt + 2] *= corr[1]; o[4 * dt + 3] *= corr[1];
+      for (int hf = 0; hf < 2; hf++) {
+        float sum = 0.f;
+#pragma unroll
+        for (int j = 0; j < kNT * 2; j++) {
+          const int i = 4 * (j >> 1) + 2 * hf + (j & 1);
+          s[i] = Exp2(fmaf(s[i], sl2, -ms[hf]));       // masked: exp2(-inf) = 0
+          sum += s[i];
+        }
+        ts[hf] = sum;
       }
+      // not (<= 2^8) also catches inf and NaN (a score 128 log2 units past ms, or ms = -inf)
+      if (__any_sync(0xffffffffu, !(ts[0] <= 256.f && ts[1] <= 256.f)))
+        Rebase<T, HD, BK>(s, o, ms, ts, l, sq_ptr, sk_ptr + stage * kTB, mask, t0 + BK > C ? t0 - C : kNoMask, sl2, warp, g, t4);
+      l[0] += ts[0];
+      l[1] += ts[1];
     }
 
     // ---- O += P V; k-step kk: keys 16kk.. = 2048 bytes into the V stage

@@ -12,7 +12,13 @@
 //                             [chunks=4,8,16,32] [batches=8,64] [hds=64,128]
 //                                        bfloat16 timings, a markdown table (both: mma.sync and
 //                                        wgmma side by side; wgmma with BK wbk, default the library's)
+//   cat_attention_bench compare [L=..] [chunks=..] [batches=..] [hds=..]
+//                                        (built with -DCAT_WG_BASE by run-kernel-bench.sh compare) the
+//                                        wgmma kernel vs another revision's, alternating launches
 #include "cat_attention_kernels.cuh"
+#ifdef CAT_WG_BASE
+#include "cat_attention_wgmma_base.cuh"   // compare: another revision's wgmma kernel, in namespace wgbase
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -63,6 +69,18 @@ __global__ void FillRandom(T* typed, float* f32, size_t n, uint64_t seed, float 
     const T t = FromFloat<T>(lo + (hi - lo) * u);
     typed[i] = t;
     if (f32) f32[i] = ToFloat(t);
+  }
+}
+
+// k[., i, :] *= 1 + ramp * i / N in every head (rounded again; f32 follows): keys that grow along the
+// sequence, so later key tiles score far above earlier ones (the wgmma kernel's Rebase paths)
+template <typename T>
+__global__ void RampRows(T* typed, float* f32, size_t n, int N, int hd, float ramp) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const int pos = (int)(i / hd % N);
+    const T t = FromFloat<T>(ToFloat(typed[i]) * (1.f + ramp * pos / N));
+    typed[i] = t;
+    f32[i] = ToFloat(t);
   }
 }
 
@@ -170,6 +188,7 @@ struct CheckCase {
   int chunk, S, hd, H, Hkv, B, N;
   float scale;
   const char* note;
+  float kramp = 0.f;   // RampRows on k
 };
 
 bool g_quiet = false;          // check -q: print failing cases only
@@ -182,6 +201,10 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
   Fill(q, buf.qf, nq, seed * 4 + 0, -2.f, 2.f);   // |q| up to 2: softmaxes from flat to peaked
   Fill(k, buf.kf, nkv, seed * 4 + 1, -1.f, 1.f);
   Fill(v, buf.vf, nkv, seed * 4 + 2, -1.f, 1.f);
+  if (c.kramp > 0.f) {
+    RampRows<T><<<2048, 256>>>(k, buf.kf, nkv, c.N, c.hd, c.kramp);
+    CUDA_CHECK(cudaGetLastError());
+  }
 
   Problem ref;  // float32 scalar kernel on the rounded inputs
   ref.B = c.B; ref.H = c.H; ref.Hkv = c.Hkv; ref.N = c.N; ref.hd = c.hd; ref.S = c.S; ref.scale = c.scale;
@@ -261,6 +284,12 @@ int Check() {
     cases.push_back({t, 4, 5, 128, 8, 2, 2, 300, -0.0884f, "negative scale"});
     cases.push_back({t, 8, 9, 128, 4, 4, 2, 777, 1.0f, "large scale"});
     cases.push_back({t, 8, 9, 64, 4, 4, 2, 777, 1.0f, "large scale"});
+    // keys growing 2x / 31x along the sequence: P passes 2^8 / overflows against earlier tiles' max
+    for (int hd : {64, 128})
+      for (int chunk : {4, 16}) {
+        cases.push_back({t, chunk, chunk + 1, hd, 4, 2, 2, 3000, 0.5f, "rising keys", 1.f});
+        cases.push_back({t, chunk, chunk + 1, hd, 4, 2, 2, 3000, 1.0f, "steeply rising keys", 30.f});
+      }
     cases.push_back({t, 0, 1, 64, 4, 2, 2, 1000, 0.125f, "block_len 1 (causal)"});
     cases.push_back({t, 0, 5000, 128, 4, 2, 2, 1000, 0.0884f, "block_len > N"});
     cases.push_back({t, 4, 5, 96, 4, 2, 2, 500, 0.102f, "hd 96: scalar fallback"});
@@ -485,6 +514,78 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
   return 0;
 }
 
+
+#ifdef CAT_WG_BASE
+// compare: the library's wgmma kernel vs another revision's (wgbase, run-kernel-bench.sh compare), both
+// with the library's bk, bfloat16, the bench's shapes and roofline. Each round times every kernel once
+// (one launch each, alternating), so both see the same clocks; medians of >= 150 ms in total.
+int CompareRevisions(const std::vector<int>& Ls) {
+  if (!wg::Available()) { std::fprintf(stderr, "compare: the wgmma kernel needs the sm_90a image\n"); return 1; }
+  std::printf("# wgmma kernel: this revision vs the base revision, bfloat16, alternating launches; x roofline as in bench\n\n"
+              "| L | chunk | batch | hd | bk | base ms | ms | speedup | x roofline base | x roofline | max\\|d\\| |\n"
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  DevStats* stats = nullptr;
+  CUDA_CHECK(cudaMalloc(&stats, sizeof(DevStats)));
+  std::vector<double> speedups;
+  int within_base = 0, within = 0;
+  for (int L : Ls)
+    for (int chunk : g_chunks)
+      for (int B : g_batches)
+        for (int hd : g_hds) {
+          const int S = chunk + 1, N = L / chunk * S, H = 1536 / hd;
+          const size_t n = (size_t)B * H * N * hd;
+          __nv_bfloat16 *q, *k, *v, *y0, *y1;
+          CUDA_CHECK(cudaMalloc(&q, n * 2)); CUDA_CHECK(cudaMalloc(&k, n * 2)); CUDA_CHECK(cudaMalloc(&v, n * 2));
+          CUDA_CHECK(cudaMalloc(&y0, n * 2)); CUDA_CHECK(cudaMalloc(&y1, n * 2));
+          Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
+          Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
+          Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
+          Problem p;
+          p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
+          p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v;
+          const int bk = WgmmaKeyTile(p);
+          Problem p0 = p, p1 = p;
+          p0.y = y0; p1.y = y1;
+          std::function<cudaError_t()> launch[2] = {
+              [&] { return bk == 32 ? wgbase::LaunchType<__nv_bfloat16, 32>(p0, 0) : wgbase::LaunchType<__nv_bfloat16, 64>(p0, 0); },
+              [&] { return bk == 32 ? LaunchWgmma<32>(p1, 0) : LaunchWgmma<64>(p1, 0); }};
+          cudaEvent_t a, b;
+          CUDA_CHECK(cudaEventCreate(&a)); CUDA_CHECK(cudaEventCreate(&b));
+          for (auto& f : launch) { CUDA_CHECK(f()); CUDA_CHECK(f()); }   // warm-ups
+          std::vector<float> ms[2];
+          float total = 0.f;
+          while (total < 150.f)
+            for (int i = 0; i < 2; i++) {
+              CUDA_CHECK(cudaEventRecord(a)); CUDA_CHECK(launch[i]()); CUDA_CHECK(cudaEventRecord(b));
+              CUDA_CHECK(cudaEventSynchronize(b));
+              float t = 0.f;
+              CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+              ms[i].push_back(t);
+              total += t;
+            }
+          CUDA_CHECK(cudaEventDestroy(a)); CUDA_CHECK(cudaEventDestroy(b));
+          double med[2];
+          for (int i = 0; i < 2; i++) { std::sort(ms[i].begin(), ms[i].end()); med[i] = ms[i][ms[i].size() / 2]; }
+          const Stats st = CompareOnDevice(y1, y0, n, stats);
+          const double bytes = 4.0 * n * 2, flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
+          const double bound = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
+          within_base += med[0] / bound <= 2.0;
+          within += med[1] / bound <= 2.0;
+          speedups.push_back(med[0] / med[1]);
+          char diff[32];
+          std::snprintf(diff, sizeof diff, st.nonfinite ? "NaN!" : "%.1e", st.max_err);
+          std::printf("| %d | %d | %d | %d | %d | %.3f | %.3f | %.3f | %.2f | %.2f | %s |\n", L, chunk, B, hd, bk, med[0], med[1],
+                      med[0] / med[1], med[0] / bound, med[1] / bound, diff);
+          std::fflush(stdout);
+          cudaFree(q); cudaFree(k); cudaFree(v); cudaFree(y0); cudaFree(y1);
+        }
+  std::sort(speedups.begin(), speedups.end());
+  std::printf("\n%zu shapes: speedup (base ms / ms) min %.3f, median %.3f, max %.3f; within 2x of the roofline: base %d, this %d\n",
+              speedups.size(), speedups.front(), speedups[speedups.size() / 2], speedups.back(), within_base, within);
+  return 0;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -520,6 +621,20 @@ int main(int argc, char** argv) {
     if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
     return Bench(kernels, block_q, wbk, run_scalar, Ls);
   }
+#ifdef CAT_WG_BASE
+  if (mode == "compare") {
+    std::vector<int> Ls = {2048, 8192};
+    for (int i = 2; i < argc; i++) {
+      const std::string a = argv[i];
+      if (a.rfind("chunks=", 0) == 0) g_chunks = ParseInts(a.c_str() + 7);
+      else if (a.rfind("batches=", 0) == 0) g_batches = ParseInts(a.c_str() + 8);
+      else if (a.rfind("hds=", 0) == 0) g_hds = ParseInts(a.c_str() + 4);
+      else if (a.rfind("L=", 0) == 0) Ls = ParseInts(a.c_str() + 2);
+      else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+    }
+    return CompareRevisions(Ls);
+  }
+#endif
   std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] "
                        "[scalar=0] [L=2048,8192] [chunks=...] [batches=...] [hds=...]\n", argv[0]);
   return 2;
