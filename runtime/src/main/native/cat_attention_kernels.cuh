@@ -353,6 +353,27 @@ __device__ __forceinline__ void AccumulatePV(float (&o)[HD / 8][4], const float 
   }
 }
 
+// Constants of block_len S that the kernels would otherwise derive per thread with integer divisions
+// (~20 instructions each; the wgmma kernel's prologue had five): n / S for 0 <= n < 2^31 as a multiply
+// and shift (Granlund and Montgomery: mul = floor(2^32 (2^l - S) / S) + 1, l = ceil(log2 S)), and
+// LocalMask's bits of the multiples of S below 128.
+struct BlockGeometry {
+  uint32_t mul = 1u;
+  int shift = 0, S = 1;
+  uint64_t starts_lo = 1u, starts_hi = 0u;   // bit i: i (lo) / 64 + i (hi) is a multiple of S
+
+  BlockGeometry() = default;
+  explicit BlockGeometry(int S_) : S(S_) {
+    while ((1ull << shift) < (unsigned long long)S) shift++;
+    mul = (uint32_t)(((1ull << 32) * ((1ull << shift) - (unsigned long long)S)) / (unsigned long long)S + 1ull);
+    starts_lo = starts_hi = 0u;
+    for (int i = 0; i < 128; i += S) (i < 64 ? starts_lo : starts_hi) |= 1ull << (i & 63);
+  }
+  __device__ __forceinline__ int Div(int n) const {
+    return (int)((__umulhi((uint32_t)n, mul) + (uint32_t)n) >> shift);
+  }
+};
+
 // A query tile's key candidates (both tensor-core kernels): the tile holds queries q0 .. qlast;
 // candidates are the C summaries k[c * S] of the blocks before its first block, then the contiguous
 // keys local0 .. qlast; ntiles key tiles of BK candidates cover them.
@@ -363,6 +384,15 @@ struct TileKeys {
     const int qlast = min(N, q0 + BQ) - 1;
     C = q0 / S;
     local0 = C * S;
+    total = C + (qlast - local0 + 1);
+    ntiles = (total + BK - 1) / BK;
+  }
+  // the same without a division (BK a power of two)
+  __device__ __forceinline__ TileKeys(int tile, int BQ, int BK, int N, const BlockGeometry& geo) {
+    q0 = tile * BQ;
+    const int qlast = min(N, q0 + BQ) - 1;
+    C = geo.Div(q0);
+    local0 = C * geo.S;
     total = C + (qlast - local0 + 1);
     ntiles = (total + BK - 1) / BK;
   }
@@ -389,6 +419,12 @@ struct LocalMask {
     hi = r < 64 ? m << r : 0u;
     row_off[0] = off0; row_start[0] = off0 - off0 % S;
     row_off[1] = off1; row_start[1] = off1 - off1 % S;
+  }
+  // the same from the host's constants (no division, no loop); off0, off1 >= 0
+  __device__ __forceinline__ LocalMask(const BlockGeometry& geo, int C, int total, int off0, int off1)
+      : lo(geo.starts_lo), hi(geo.starts_hi), S(geo.S), nloc(total - C) {
+    row_off[0] = off0; row_start[0] = geo.Div(off0) * geo.S;
+    row_off[1] = off1; row_start[1] = geo.Div(off1) * geo.S;
   }
   // rows (bit hf) that may see candidate C + off; bitwise, not short-circuit, so no branches
   __device__ __forceinline__ unsigned Rows(int off) const {

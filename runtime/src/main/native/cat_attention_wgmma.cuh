@@ -341,7 +341,7 @@ __device__ __forceinline__ void Rebase(float (&s)[BK / 2], float (&o)[HD / 2], f
 template <typename T, int HD, int BK>
 __global__ void __launch_bounds__(kThreads, Config<HD, BK>::kMinBlocks)
 WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ y,
-            int H, int Hkv, int N, int S, float sl2, bool negate) {
+            int H, int Hkv, int N, int S, tc::BlockGeometry geo, float sl2, bool negate) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using Cfg = Config<HD, BK>;
   constexpr int kChunks = Cfg::kChunks, kTB = Cfg::kTileBytes;
@@ -363,7 +363,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int g = lane >> 2, t4 = lane & 3;
 
-  const tc::TileKeys keys(tile, kBQ, BK, N, S);
+  const tc::TileKeys keys(tile, kBQ, BK, N, geo);
   const int q0 = keys.q0, C = keys.C, local0 = keys.local0, total = keys.total, ntiles = keys.ntiles;
 
   const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
@@ -399,7 +399,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   }
 
   // this thread's rows: 16 warp + g (hf = 0) and + 8 (hf = 1), as offsets from local0
-  const tc::LocalMask mask(S, C, total, q0 + 16 * warp + g - local0, q0 + 16 * warp + g + 8 - local0);
+  const tc::LocalMask mask(geo, C, total, q0 + 16 * warp + g - local0, q0 + 16 * warp + g + 8 - local0);
   // descriptors of Q, K stage 0 and V stage 0; a k-step, panel or stage adds its byte offset / 16
   const uint64_t dq = Desc(sq, 16, 1024), dk = Desc(sk, 16, 1024), dv = Desc(sv, BK * 128, 1024);
 
@@ -568,7 +568,7 @@ cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
   kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
-      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, sl2, p.scale < 0.f);
+      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, tc::BlockGeometry((int)p.S), sl2, p.scale < 0.f);
   return cudaGetLastError();
 }
 
