@@ -381,6 +381,41 @@ std::vector<int> ParseInts(const char* s) {
   return out;
 }
 
+/** A bench argument naming shapes (L=, chunks=, batches=, hds=): true when a is one. */
+bool ParseShapeArg(const std::string& a, std::vector<int>& Ls) {
+  if (a.rfind("chunks=", 0) == 0) g_chunks = ParseInts(a.c_str() + 7);
+  else if (a.rfind("batches=", 0) == 0) g_batches = ParseInts(a.c_str() + 8);
+  else if (a.rfind("hds=", 0) == 0) g_hds = ParseInts(a.c_str() + 4);
+  else if (a.rfind("L=", 0) == 0) Ls = ParseInts(a.c_str() + 2);
+  else return false;
+  return true;
+}
+
+/** One bench shape: L tokens in chunks, block_len S = chunk + 1, H = 1536 / hd heads, and its
+ *  roofline bound (bytes: q, k, v read and y written once; FLOPs: the allowed pairs only). */
+struct BenchShape {
+  int L, chunk, B, hd, S, N, H;
+  size_t n;                       // elements of each of q, k, v, y
+  double bytes, flops, bound_ms;
+  BenchShape(int L_, int chunk_, int B_, int hd_) : L(L_), chunk(chunk_), B(B_), hd(hd_) {
+    S = chunk + 1; N = L / chunk * S; H = 1536 / hd;
+    n = (size_t)B * H * N * hd;
+    bytes = 4.0 * n * 2;
+    flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
+    bound_ms = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
+  }
+  /** Fills q, k, v with the bench's inputs (U(-1, 1), fixed seeds); the problem over them (no y). */
+  Problem Inputs(__nv_bfloat16* q, __nv_bfloat16* k, __nv_bfloat16* v) const {
+    Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
+    Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
+    Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
+    Problem p;
+    p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
+    p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v;
+    return p;
+  }
+};
+
 int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_scalar, const std::vector<int>& Ls) {
   cudaDeviceProp prop;
   int dev = 0;
@@ -445,11 +480,10 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
     for (int chunk : g_chunks)
       for (int B : g_batches)
         for (int hd : g_hds) {
-          const int S = chunk + 1, N = L / chunk * S, H = 1536 / hd;
-          const size_t n = (size_t)B * H * N * hd;
-          const double bytes = 4.0 * n * 2;
-          const double flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
-          const double bound_ms = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
+          const BenchShape sh(L, chunk, B, hd);
+          const int S = sh.S, N = sh.N, H = sh.H;
+          const size_t n = sh.n;
+          const double bytes = sh.bytes, flops = sh.flops, bound_ms = sh.bound_ms;
           // y[i]: the output of kernel run[i]; y_ref: the scalar kernel's
           __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr, *y_ref = nullptr;
           std::vector<__nv_bfloat16*> y(nk, nullptr);
@@ -466,12 +500,7 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
             std::snprintf(part, sizeof part, " skipped: cudaMalloc of %.1f GiB failed |", buffers * n * 2 / 1073741824.0);
             line += part;
           } else {
-            Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
-            Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
-            Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
-            Problem p;
-            p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
-            p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v;
+            Problem p = sh.Inputs(q, k, v);
             std::vector<double> t(nk);
             size_t best = 0;
             for (size_t i = 0; i < nk; i++) {
@@ -514,7 +543,6 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
   return 0;
 }
 
-
 #ifdef CAT_WG_BASE
 // compare: the library's wgmma kernel vs another revision's (wgbase, run-kernel-bench.sh compare), both
 // with the library's bk, bfloat16, the bench's shapes and roofline. Each round times every kernel once
@@ -532,23 +560,18 @@ int CompareRevisions(const std::vector<int>& Ls) {
     for (int chunk : g_chunks)
       for (int B : g_batches)
         for (int hd : g_hds) {
-          const int S = chunk + 1, N = L / chunk * S, H = 1536 / hd;
-          const size_t n = (size_t)B * H * N * hd;
+          const BenchShape sh(L, chunk, B, hd);
+          const size_t n = sh.n;
           __nv_bfloat16 *q, *k, *v, *y0, *y1;
           CUDA_CHECK(cudaMalloc(&q, n * 2)); CUDA_CHECK(cudaMalloc(&k, n * 2)); CUDA_CHECK(cudaMalloc(&v, n * 2));
           CUDA_CHECK(cudaMalloc(&y0, n * 2)); CUDA_CHECK(cudaMalloc(&y1, n * 2));
-          Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
-          Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
-          Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
-          Problem p;
-          p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
-          p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v;
+          const Problem p = sh.Inputs(q, k, v);
           const int bk = WgmmaKeyTile(p);
           Problem p0 = p, p1 = p;
           p0.y = y0; p1.y = y1;
           std::function<cudaError_t()> launch[2] = {
               [&] { return bk == 32 ? wgbase::LaunchType<__nv_bfloat16, 32>(p0, 0) : wgbase::LaunchType<__nv_bfloat16, 64>(p0, 0); },
-              [&] { return bk == 32 ? LaunchWgmma<32>(p1, 0) : LaunchWgmma<64>(p1, 0); }};
+              [&] { return LaunchWgmmaBk(p1, 0, bk); }};
           cudaEvent_t a, b;
           CUDA_CHECK(cudaEventCreate(&a)); CUDA_CHECK(cudaEventCreate(&b));
           for (auto& f : launch) { CUDA_CHECK(f()); CUDA_CHECK(f()); }   // warm-ups
@@ -567,8 +590,7 @@ int CompareRevisions(const std::vector<int>& Ls) {
           double med[2];
           for (int i = 0; i < 2; i++) { std::sort(ms[i].begin(), ms[i].end()); med[i] = ms[i][ms[i].size() / 2]; }
           const Stats st = CompareOnDevice(y1, y0, n, stats);
-          const double bytes = 4.0 * n * 2, flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
-          const double bound = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
+          const double bound = sh.bound_ms;
           within_base += med[0] / bound <= 2.0;
           within += med[1] / bound <= 2.0;
           speedups.push_back(med[0] / med[1]);
@@ -611,10 +633,7 @@ int main(int argc, char** argv) {
       else if (a.rfind("wbk=", 0) == 0) wbk = std::atoi(a.c_str() + 4);
       else if (a.rfind("kernel=", 0) == 0 && ParseKernels(a.substr(7), kernels)) {}
       else if (a == "scalar=0") run_scalar = false;
-      else if (a.rfind("chunks=", 0) == 0) g_chunks = ParseInts(a.c_str() + 7);
-      else if (a.rfind("batches=", 0) == 0) g_batches = ParseInts(a.c_str() + 8);
-      else if (a.rfind("hds=", 0) == 0) g_hds = ParseInts(a.c_str() + 4);
-      else if (a.rfind("L=", 0) == 0) Ls = ParseInts(a.c_str() + 2);
+      else if (ParseShapeArg(a, Ls)) {}
       else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
@@ -625,12 +644,7 @@ int main(int argc, char** argv) {
   if (mode == "compare") {
     std::vector<int> Ls = {2048, 8192};
     for (int i = 2; i < argc; i++) {
-      const std::string a = argv[i];
-      if (a.rfind("chunks=", 0) == 0) g_chunks = ParseInts(a.c_str() + 7);
-      else if (a.rfind("batches=", 0) == 0) g_batches = ParseInts(a.c_str() + 8);
-      else if (a.rfind("hds=", 0) == 0) g_hds = ParseInts(a.c_str() + 4);
-      else if (a.rfind("L=", 0) == 0) Ls = ParseInts(a.c_str() + 2);
-      else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+      if (!ParseShapeArg(argv[i], Ls)) { std::fprintf(stderr, "unknown argument %s\n", argv[i]); return 2; }
     }
     return CompareRevisions(Ls);
   }
