@@ -241,6 +241,9 @@ __device__ __forceinline__ void MaskRow(float (&s)[BK / 2], const tc::LocalMask&
     }
 }
 
+// Element j (0 .. BK / 4 - 1) of row hf in a thread's S fragment: column 8 (j / 2) + 2 t4 + j % 2.
+__device__ __forceinline__ constexpr int RowElem(int hf, int j) { return 4 * (j >> 1) + 2 * hf + (j & 1); }
+
 constexpr int kNoMask = INT_MIN;   // Rebase's base for a tile of summaries only
 
 template <typename T> __device__ __forceinline__ float2 Unpack(uint32_t x);
@@ -293,12 +296,12 @@ __device__ __forceinline__ void Rebase(float (&s)[BK / 2], float (&o)[HD / 2], f
         const float x = Dot<T, HD, BK>(sq, skt, row, 8 * (j >> 1) + 2 * t4 + (j & 1)) * sl2;
 #pragma unroll
         for (int jj = 0; jj < BK / 4; jj++)
-          if (jj == j) s[4 * (jj >> 1) + 2 * hf + (jj & 1)] = x;
+          if (jj == j) s[RowElem(hf, jj)] = x;
       }
       if (base != kNoMask) MaskRow<BK>(s, mask, hf, base, t4);
     }
 #pragma unroll
-    for (int j = 0; j < BK / 4; j++) cand = fmaxf(cand, s[4 * (j >> 1) + 2 * hf + (j & 1)]);
+    for (int j = 0; j < BK / 4; j++) cand = fmaxf(cand, s[RowElem(hf, j)]);
     cand = fmaxf(cand, __shfl_xor_sync(0xffffffffu, cand, 1));
     cand = fmaxf(cand, __shfl_xor_sync(0xffffffffu, cand, 2));
     if (bad) {
@@ -308,7 +311,7 @@ __device__ __forceinline__ void Rebase(float (&s)[BK / 2], float (&o)[HD / 2], f
       float sum = 0.f;
 #pragma unroll
       for (int j = 0; j < BK / 4; j++) {
-        const int i = 4 * (j >> 1) + 2 * hf + (j & 1);
+        const int i = RowElem(hf, j);
         s[i] = Exp2(s[i] - ref);
         sum += s[i];
       }
@@ -319,7 +322,7 @@ __device__ __forceinline__ void Rebase(float (&s)[BK / 2], float (&o)[HD / 2], f
       corr[hf] = __uint_as_float((uint32_t)(127 - e) << 23);
       if (e > 0) {
 #pragma unroll
-        for (int j = 0; j < BK / 4; j++) s[4 * (j >> 1) + 2 * hf + (j & 1)] *= corr[hf];
+        for (int j = 0; j < BK / 4; j++) s[RowElem(hf, j)] *= corr[hf];
         ts[hf] *= corr[hf];
         ms[hf] += (float)e;
       }
@@ -454,7 +457,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
         float sum = 0.f;
 #pragma unroll
         for (int j = 0; j < kNT * 2; j++) {
-          const int i = 4 * (j >> 1) + 2 * hf + (j & 1);
+          const int i = RowElem(hf, j);
           s[i] = Exp2(fmaf(s[i], sl2, -ref));
           sum += s[i];
         }
@@ -467,7 +470,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
         float sum = 0.f;
 #pragma unroll
         for (int j = 0; j < kNT * 2; j++) {
-          const int i = 4 * (j >> 1) + 2 * hf + (j & 1);
+          const int i = RowElem(hf, j);
           s[i] = Exp2(fmaf(s[i], sl2, -ms[hf]));       // masked: exp2(-inf) = 0
           sum += s[i];
         }
