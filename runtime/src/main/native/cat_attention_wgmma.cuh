@@ -32,11 +32,16 @@
 //       hardware applies the XOR to the final address), SBO = 1024 (next 8 rows), LBO unused (1).
 //   V (N-major):    start = V + 16 keys * 128 bytes per k-step, SBO = 1024 (next 8 keys),
 //                   LBO = BK * 128 (next panel: d + 64).
-// Loads: cp.async by all 128 threads (the summaries are gathered rows, not a TMA box), K and V of
-// one key tile per commit group, three stages with one barrier per tile: the barrier publishing
-// tile t also proves every warp done with tile t - 1, whose stage then receives tile t + 2, so two
-// tiles of loads are in flight behind the MMAs. Each thread waits for its copies, fences them
-// into the async proxy (fence.proxy.async) and the CTA barrier publishes them to wgmma.
+// Loads: K and V of one key tile per stage, three stages with one barrier per tile: the barrier
+// publishing tile t also proves every warp done with tile t - 1, whose stage then receives tile
+// t + 2 (kAhead = 2 tiles in flight behind the MMAs), issued while S of tile t runs. Tiles of
+// summaries only are rows c S, c = t0 .. t0 + BK - 1: at head_dim 128 one TMA box per panel of a
+// 4-d tensor map (d, position in block, block, head; SummaryMap) lands them, swizzled, on the
+// stage's mbarrier; every other tile is cp.async by all 128 threads, one commit group per tile
+// (empty for TMA tiles), which each thread waits for and fences into the async proxy
+// (fence.proxy.async) before the CTA barrier publishes them to wgmma. kDeferPV (head_dim 128,
+// BK 64): P V of tile t is waited for together with S of tile t + 1, so the two MMAs run back to
+// back; a barrier then proves only tile t - 2's P V done, and loads run kAhead = 1 tile ahead.
 // Every key tile is computed whole (a warpgroup MMA spans all 64 rows): with 64 rows every local
 // key is seen by some row, so only fully masked padding would be skippable, and there is none.
 //
@@ -47,10 +52,14 @@
 // producer warpgroup, mbarrier pipeline, ping-pong consumers, persistent CTAs) and a persistent
 // form of this kernel (docs/results/kernel-bench-ws-variants.md): both slower; 128-key tiles;
 // Q in registers (S in the RS form), row sums by an MMA against ones, exp2 on packed 16-bit pairs
-// (docs/results/kernel-bench-session7.md): none faster.
+// (docs/results/kernel-bench-session7.md): none faster. Session 9 (kernel-bench-session9.md):
+// FA3's overlap once more, now with the loads split (K two tiles ahead, V one), 0.77-0.95x except
+// 1.06-1.10x at head_dim 128 / BK 64, where kDeferPV gives more; kDeferPV at BK 32 0.89-1.03x.
 #pragma once
 #include <atomic>
 #include <climits>
+#include <cuda.h>           // CUtensorMap (a type only: the encoder is found through the runtime)
+#include <cudaTypedefs.h>   // PFN_cuTensorMapEncodeTiled
 
 namespace catonnx {
 namespace gpu {
@@ -72,10 +81,18 @@ struct Config {
   static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
   static constexpr int kQBytes = kBQ * HD * 2;
   static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
+  // Tiles of summaries by TMA (one mbarrier per stage, after the stages) at head_dim 128; at 64 with
+  // BK 64 the 24 bytes would cost the fourth CTA on an SM (below), with BK 32 it measured 2-3% slower.
+  static constexpr bool kTma = HD == 128;
+  // P V waited for at the next tile's S wait (the two MMAs back to back) instead of at once; a stage
+  // is then free only one tile ahead. Pays where 2 CTAs share an SM (1.12-1.15x), not with more.
+  static constexpr bool kDeferPV = HD == 128 && BK == 64;
+  static constexpr int kAhead = kDeferPV ? 1 : 2;   // key tiles in flight behind the one computed
+  static constexpr int kBarBytes = kTma ? 8 * kStages : 0;
   // No alignment slack: the dynamic shared memory of a kernel without static shared memory starts
   // 1024-aligned on sm_90 (the kernel traps otherwise), and at head_dim 64 the exact 56 KiB is what
   // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
-  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes;
+  static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + kBarBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 6, and
   // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 128 at hd 64 / BK 64,
   // else 168), which __launch_bounds__ turns into register caps
@@ -104,6 +121,34 @@ __device__ __forceinline__ void WgWaitAll() { asm volatile("wgmma.wait_group.syn
 __device__ __forceinline__ void FenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void CpAsyncWait1() { asm volatile("cp.async.wait_group 1;\n" ::: "memory"); }
 __device__ __forceinline__ void CpAsyncWait2() { asm volatile("cp.async.wait_group 2;\n" ::: "memory"); }
+__device__ __forceinline__ void CpAsyncWait0() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void PinA(uint32_t (&r)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; i++) asm volatile("" : "+r"(r[i][0]), "+r"(r[i][1]), "+r"(r[i][2]), "+r"(r[i][3])::"memory");
+}
+
+// mbarriers of the TMA loads: one arrival (the issuing thread's expect_tx) plus the bytes per phase
+__device__ __forceinline__ void MbarInit(uint32_t bar) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\n" ::"r"(bar) : "memory");
+}
+__device__ __forceinline__ void FenceMbarInit() { asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"); }
+__device__ __forceinline__ void MbarExpectTx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void MbarWait(uint32_t bar, uint32_t parity) {
+  asm volatile("{\n.reg .pred p;\nWAIT:\n"
+               "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
+               "@!p bra WAIT;\n}\n" ::"r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void PrefetchTensorMap(const CUtensorMap* map) {
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
+}
+// box (c0, c1, c2, c3) of a 4-d tensor map into shared memory at dst, completing on bar
+__device__ __forceinline__ void TmaLoad4d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, int c3, uint32_t bar) {
+  asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], [%6];\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar) : "memory");
+}
 
 // Keeps the compiler from moving accesses of accumulator registers across wgmma issue / wait.
 template <int N>
@@ -207,6 +252,21 @@ __device__ __forceinline__ void LoadKeyTile(uint32_t dk, uint32_t dv, const T* _
   if (t0 + BK <= C) LoadKVSummaries<T, HD, BK>(dk, dv, kh, vh, t0, S);
   else LoadKVTile<T, HD, BK>(dk, dv, kh, vh, t0, C, total, S, local0);
 }
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// The summaries t0 .. t0 + BK - 1 of head bh (= b Hkv + hk) by TMA, issued by one thread: per
+// tensor HD / 64 boxes of 64 elements x BK blocks (SummaryMap), each one swizzled panel.
+template <int HD, int BK>
+__device__ __forceinline__ void LoadSummariesTma(uint32_t dk, uint32_t dv, const CUtensorMap* tmk, const CUtensorMap* tmv,
+                                                 int t0, int bh, uint32_t bar) {
+  MbarExpectTx(bar, 2u * BK * HD * 2u);
+#pragma unroll
+  for (int p = 0; p < HD / 64; p++) {
+    TmaLoad4d(dk + p * BK * 128, tmk, 64 * p, 0, t0, bh, bar);
+    TmaLoad4d(dv + p * BK * 128, tmv, 64 * p, 0, t0, bh, bar);
+  }
+}
+#endif
 
 // Columns 0..x of a 64-column tile as bits (none for x < 0, all for x >= 63).
 __device__ __forceinline__ uint64_t ColsUpTo(int x) {
@@ -344,7 +404,8 @@ __device__ __forceinline__ void Rebase(float (&s)[BK / 2], float (&o)[HD / 2], f
 template <typename T, int HD, int BK>
 __global__ void __launch_bounds__(kThreads, Config<HD, BK>::kMinBlocks)
 WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ y,
-            int H, int Hkv, int N, int S, tc::BlockGeometry geo, float sl2, bool negate) {
+            int H, int Hkv, int N, int S, tc::BlockGeometry geo, float sl2, bool negate,
+            const __grid_constant__ CUtensorMap tmk, const __grid_constant__ CUtensorMap tmv, bool tma) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using Cfg = Config<HD, BK>;
   constexpr int kChunks = Cfg::kChunks, kTB = Cfg::kTileBytes;
@@ -359,6 +420,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   const unsigned char* const sk_ptr = smem_raw + Cfg::kQBytes;
   const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTB
   const uint32_t sv = sk + kStages * kTB;                     // V stage s at sv + s * kTB
+  const uint32_t bar0 = sv + kStages * kTB;                   // kTma: stage s's mbarrier at bar0 + 8 s
 
   const int tile = gridDim.x - 1 - blockIdx.x;
   const int h = blockIdx.y, b = blockIdx.z;
@@ -368,6 +430,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 
   const tc::TileKeys keys(tile, kBQ, BK, N, geo);
   const int q0 = keys.q0, C = keys.C, local0 = keys.local0, total = keys.total, ntiles = keys.ntiles;
+  const int ntma = Cfg::kTma && tma ? C / BK : 0;   // tiles 0 .. ntma - 1 (summaries only) by TMA
+  const int bh = b * Hkv + hk;
 
   const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
   const T* kh = k + ((size_t)b * Hkv + hk) * (size_t)N * HD;
@@ -384,13 +448,25 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     CpAsync16(sq + Swz(kBQ, r, c), valid ? qh + (size_t)(q0 + r) * HD + c * 8 : qh, valid);
   }
   CpAsyncCommit();
+  if constexpr (Cfg::kTma) {
+    if (threadIdx.x == 0 && ntma > 0) {   // the loop's first barrier publishes the initialised mbarriers
+      PrefetchTensorMap(&tmk);
+      PrefetchTensorMap(&tmv);
 #pragma unroll
-  for (int st = 0; st < 2; st++) {
-    if (st < ntiles) LoadKeyTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
+      for (int st = 0; st < kStages; st++) MbarInit(bar0 + 8 * st);
+      FenceMbarInit();
+#pragma unroll
+      for (int st = 0; st < Cfg::kAhead; st++)
+        if (st < ntma) LoadSummariesTma<HD, BK>(sk + st * kTB, sv + st * kTB, &tmk, &tmv, st * BK, bh, bar0 + 8 * st);
+    }
+  }
+#pragma unroll
+  for (int st = 0; st < Cfg::kAhead; st++) {
+    if (st < ntiles && st >= ntma) LoadKeyTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
     CpAsyncCommit();
   }
   if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
-    CpAsyncWait2();
+    if constexpr (Cfg::kAhead == 2) CpAsyncWait2(); else CpAsyncWait1();
 #pragma unroll
     for (int it = 0; it < kBQ * kChunks / kThreads; it++) {
       const int e = threadIdx.x + it * kThreads;
@@ -411,17 +487,19 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   for (int i = 0; i < HD / 2; i++) o[i] = 0.f;
   float ms[2] = {-INFINITY, -INFINITY};  // the rows' reference (scaled score units): P = 2^(s sl2 - ms) <= 2^8
   float l[2] = {0.f, 0.f};               // this thread's part of the running sum (both set by tile 0)
+  uint32_t phase = 0u;                   // bit s: the parity of stage s's mbarrier's next phase
+  uint32_t pa[BK / 16][4] = {};          // P as RS A fragments (kDeferPV: read by P V until the next S wait)
 
-  for (int t = 0, stage = 0; t < ntiles; t++, stage = stage == kStages - 1 ? 0 : stage + 1) {
+  int t = 0, stage = 0;
+  do {   // ntiles >= 1 (a query sees itself): no path around the loop joins o's zeros with the last P V
     const int t0 = t * BK;
-    CpAsyncWait1();        // this thread's copies of tile t (and Q) landed
-    FenceProxyAsync();     // ... and are visible to the async proxy (wgmma)
+    if constexpr (Cfg::kAhead == 2) CpAsyncWait1(); else CpAsyncWait0();   // this thread's copies of tile t (and Q) landed
+    FenceProxyAsync();     // ... and are visible to the async proxy (wgmma); its reads of tile t - 1 precede TMA's writes
     __syncthreads();       // ... for every thread's copies; also: every warp is done with tile t - 1
-    if (t + 2 < ntiles) {  // ... so its stage takes tile t + 2
-      const int sn = stage == 0 ? kStages - 1 : stage - 1;   // (t + 2) % kStages with 3 stages
-      LoadKeyTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, t0 + 2 * BK, C, total, S, local0);
+    if (t < ntma) {        // a TMA tile: its bytes landed (the mbarrier's phase completes)
+      MbarWait(bar0 + 8 * stage, (phase >> stage) & 1u);
+      phase ^= 1u << stage;
     }
-    CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait above
 
     // ---- S = Q K^T (64 x BK raw scores); k-step kd: d 16kd.., panel kd / 4, +32 bytes per step
     float s[BK / 2];
@@ -432,8 +510,26 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       WgmmaSS<T, BK>(s, dq + (((kd >> 2) * kBQ * 128 + (kd & 3) * 32) >> 4),
                         dkt + (((kd >> 2) * BK * 128 + (kd & 3) * 32) >> 4), kd);
     WgCommit();
-    WgWaitAll();
+
+    // ---- while it runs: tile t + kAhead into a stage every warp is done with, by the barrier
+    // above: tile t - 1's (it takes t + 2), or with kDeferPV, whose P V of t - 1 may still run, t - 2's
+    if (t + Cfg::kAhead < ntiles) {
+      const int sn = Cfg::kAhead == 2 ? (stage == 0 ? kStages - 1 : stage - 1) : (stage == kStages - 1 ? 0 : stage + 1);
+      const int tn = t0 + Cfg::kAhead * BK;
+      if (t + Cfg::kAhead < ntma) {
+        if constexpr (Cfg::kTma)
+          if (threadIdx.x == 0) LoadSummariesTma<HD, BK>(sk + sn * kTB, sv + sn * kTB, &tmk, &tmv, tn, bh, bar0 + 8 * sn);
+      } else {
+        LoadKeyTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, tn, C, total, S, local0);
+      }
+    }
+    CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait at the top
+    WgWaitAll();           // S of tile t (kDeferPV: and so the P V of tile t - 1)
     Pin(s);
+    if constexpr (Cfg::kDeferPV) {
+      PinA(pa);
+      Pin(o);
+    }
 
     // ---- mask (only tiles reaching past the summaries)
     if (t0 + BK > C) {
@@ -484,7 +580,6 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     }
 
     // ---- O += P V; k-step kk: keys 16kk.. = 2048 bytes into the V stage
-    uint32_t pa[BK / 16][4];
 #pragma unroll
     for (int kk = 0; kk < BK / 16; kk++) {
       pa[kk][0] = Pack<T>(s[8 * kk + 0], s[8 * kk + 1]);
@@ -498,8 +593,16 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     for (int kk = 0; kk < BK / 16; kk++)
       WgmmaRS<T, HD>(o, pa[kk], dv + (uint32_t)((stage * kTB + kk * 16 * 128) >> 4));
     WgCommit();
+    if constexpr (!Cfg::kDeferPV) {
+      WgWaitAll();
+      Pin(o);
+    }                      // else: the next tile's S queues behind it, and its wait covers both
+    stage = stage == kStages - 1 ? 0 : stage + 1;
+  } while (++t < ntiles);
+  if constexpr (Cfg::kDeferPV) {
     WgWaitAll();
     Pin(o);
+    PinA(pa);
   }
   __syncthreads();         // every warp's MMAs are done with Q before the y staging overwrites it
 
@@ -561,6 +664,40 @@ inline bool Available() {
   return state == 1;
 }
 
+// cuTensorMapEncodeTiled from the driver, through the runtime (the library links no libcuda);
+// null when the driver has none.
+inline PFN_cuTensorMapEncodeTiled_v12000 TensorMapEncoder() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      f = nullptr;
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  }();
+  return fn;
+}
+
+// The summaries of k (or v) [B][Hkv][N][hd] as a 4-d tensor: (d < hd, position in block < S,
+// block < N / S, b Hkv + hk), so that the box (64, 1, BK, 1) at (64 p, 0, c, bh) is panel p of the
+// summaries c .. c + BK - 1 (rows c S), 128 bytes a row, written with the 128-byte swizzle of our
+// stages. Only whole blocks: a query tile's summaries are blocks before its own. False if the
+// driver cannot encode it (the kernel then loads every tile with cp.async).
+template <int BK>
+inline bool SummaryMap(CUtensorMap* map, const void* base, const Problem& p) {
+  const PFN_cuTensorMapEncodeTiled_v12000 encode = TensorMapEncoder();
+  if (!encode || p.N / p.S < 1) return false;
+  const cuuint64_t dims[4] = {(cuuint64_t)p.hd, (cuuint64_t)p.S, (cuuint64_t)(p.N / p.S), (cuuint64_t)(p.B * p.Hkv)};
+  const cuuint64_t strides[3] = {(cuuint64_t)p.hd * 2, (cuuint64_t)(p.S * p.hd * 2), (cuuint64_t)(p.N * p.hd * 2)};
+  const cuuint32_t box[4] = {64, 1, BK, 1};
+  const cuuint32_t unit[4] = {1, 1, 1, 1};
+  return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, 4, const_cast<void*>(base), dims, strides, box, unit,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
 template <typename T, int HD, int BK>
 cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   using Cfg = Config<HD, BK>;
@@ -568,10 +705,12 @@ cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Cfg::kSmemBytes);
   if (e != cudaSuccess) return e;
   const float sl2 = std::fabs(p.scale) * 1.4426950408889634f;  // |scale| * log2(e)
+  CUtensorMap tmk = {}, tmv = {};
+  const bool tma = Cfg::kTma && SummaryMap<BK>(&tmk, p.k, p) && SummaryMap<BK>(&tmv, p.v, p);
   dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
   kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
-      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, tc::BlockGeometry((int)p.S), sl2, p.scale < 0.f);
+      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, tc::BlockGeometry((int)p.S), sl2, p.scale < 0.f, tmk, tmv, tma);
   return cudaGetLastError();
 }
 
