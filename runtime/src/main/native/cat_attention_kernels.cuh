@@ -376,18 +376,9 @@ struct BlockGeometry {
 
 // A query tile's key candidates (both tensor-core kernels): the tile holds queries q0 .. qlast;
 // candidates are the C summaries k[c * S] of the blocks before its first block, then the contiguous
-// keys local0 .. qlast; ntiles key tiles of BK candidates cover them.
+// keys local0 .. qlast; ntiles key tiles of BK candidates cover them (BK a power of two).
 struct TileKeys {
   int q0, C, local0, total, ntiles;
-  __device__ __forceinline__ TileKeys(int tile, int BQ, int BK, int N, int S) {
-    q0 = tile * BQ;
-    const int qlast = min(N, q0 + BQ) - 1;
-    C = q0 / S;
-    local0 = C * S;
-    total = C + (qlast - local0 + 1);
-    ntiles = (total + BK - 1) / BK;
-  }
-  // the same without a division (BK a power of two)
   __device__ __forceinline__ TileKeys(int tile, int BQ, int BK, int N, const BlockGeometry& geo) {
     q0 = tile * BQ;
     const int qlast = min(N, q0 + BQ) - 1;
@@ -411,16 +402,7 @@ struct LocalMask {
   int S, nloc;               // local keys: offsets 0 .. nloc - 1
   int row_off[2], row_start[2];  // each row's offset and the offset of its block's start
 
-  __device__ __forceinline__ LocalMask(int S_, int C, int total, int off0, int off1) : S(S_), nloc(total - C) {
-    uint64_t m = 1u;                               // multiples of S below 64, by doubling
-    for (int sh = S; sh < 64; sh *= 2) m |= m << sh;
-    const int r = (S - 64 % S) % S;                // the first multiple at or after 64, less 64
-    lo = m;
-    hi = r < 64 ? m << r : 0u;
-    row_off[0] = off0; row_start[0] = off0 - off0 % S;
-    row_off[1] = off1; row_start[1] = off1 - off1 % S;
-  }
-  // the same from the host's constants (no division, no loop); off0, off1 >= 0
+  // from the host's constants (no division, no loop); off0, off1 >= 0
   __device__ __forceinline__ LocalMask(const BlockGeometry& geo, int C, int total, int off0, int off1)
       : lo(geo.starts_lo), hi(geo.starts_hi), S(geo.S), nloc(total - C) {
     row_off[0] = off0; row_start[0] = geo.Div(off0) * geo.S;
@@ -498,7 +480,7 @@ __device__ __forceinline__ void LoadKeyTile(T* dst, const T* __restrict__ src, i
 template <typename T, int HD, int WARPS>
 __global__ void __launch_bounds__(32 * WARPS, (HD <= 64 ? 16 : 8) / WARPS)
 TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ y,
-                 int H, int Hkv, int N, int S, float sl2, bool negate) {
+                 int H, int Hkv, int N, int S, BlockGeometry geo, float sl2, bool negate) {
   using Cfg = Config<HD, WARPS>;
   constexpr int kStride = Cfg::kStride, kBQ = Cfg::kBQ, kChunks = Cfg::kChunks;
   constexpr int kDK = HD / 16;   // k-steps of S = Q K^T (over head_dim)
@@ -516,7 +498,7 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
   const int g = lane >> 2, t4 = lane & 3;     // mma groupID, threadID_in_group
   const int lm = lane >> 3, lr = lane & 7;    // ldmatrix: matrix this lane addresses, row in it
 
-  const TileKeys keys(tile, kBQ, kBK, N, S);
+  const TileKeys keys(tile, kBQ, kBK, N, geo);
   const int q0 = keys.q0, C = keys.C, local0 = keys.local0, total = keys.total, ntiles = keys.ntiles;
 
   const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
@@ -543,7 +525,7 @@ TensorCoreKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __re
   const bool warp_active = row0 < N;            // has a row < N (rows >= N are computed, not stored)
   const int row_lo_off = row0 - local0;         // local offsets of the warp's first and last valid row
   const int row_hi_off = min(row0 + 15, N - 1) - local0;
-  const LocalMask mask(S, C, total, row0 + g - local0, row0 + g + 8 - local0);   // rows g, g + 8
+  const LocalMask mask(geo, C, total, row0 + g - local0, row0 + g + 8 - local0);   // rows g, g + 8
 
   // Q fragments (A operand), k-step kd covers d 16kd..16kd+15: matrix lm = rows +8(lm & 1), d +8(lm >> 1).
   uint32_t qf[kDK][4];
@@ -671,7 +653,7 @@ cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   dim3 grid((unsigned)((p.N + Cfg::kBQ - 1) / Cfg::kBQ), (unsigned)p.H, (unsigned)p.B);
   kernel<<<grid, Cfg::kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
-      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, sl2, p.scale < 0.f);
+      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, BlockGeometry((int)p.S), sl2, p.scale < 0.f);
   return cudaGetLastError();
 }
 
