@@ -1,13 +1,16 @@
 // Standalone check and benchmark of the CatAttention CUDA kernels (runtime/src/main/native/
 // cat_attention_kernels.cuh), without ONNX Runtime. Build and run: run-kernel-bench.sh next to it.
 //
-//   cat_attention_bench check [-q] [kernel=all|mma|wgmma]
+//   cat_attention_bench check [-q] [-n] [kernel=all|mma|wgmma] [types=bf16,fp16] [hds=..] [chunks=..] [maxn=N]
 //                                        tensor-core kernels (float16 and bfloat16: mma.sync with
 //                                        both block_q, wgmma with both BK when the device runs the
 //                                        sm_90a image) vs the scalar kernel in float32 on the same
 //                                        rounded inputs; exit status 1 on any failure, which prints
 //                                        the first mismatching element (-q: print failing cases and
-//                                        the summary only; kernel=: only those tensor-core kernels)
+//                                        the summary only; kernel=: only those tensor-core kernels;
+//                                        types= hds= chunks= maxn=: only the cases that match, e.g.
+//                                        a subset small enough for compute-sanitizer racecheck;
+//                                        -n: list the selected cases and exit, no GPU needed)
 //   cat_attention_bench bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] [scalar=0] [L=2048,8192]
 //                             [chunks=4,8,16,32] [batches=8,64] [hds=64,128]
 //                                        bfloat16 timings, a markdown table (both: mma.sync and
@@ -21,6 +24,7 @@
 #endif
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -192,6 +196,19 @@ struct CheckCase {
 };
 
 bool g_quiet = false;          // check -q: print failing cases only
+bool g_list_only = false;      // check -n: list the selected cases, run nothing
+
+// check's case selection (types=, hds=, chunks=, maxn=): empty lists select everything
+struct CaseFilter {
+  std::vector<DType> types;
+  std::vector<int> hds, chunks;
+  int max_n = INT_MAX;
+  bool Keeps(DType type, int chunk, int hd, int N) const {
+    auto has = [](const auto& list, auto x) { return list.empty() || std::find(list.begin(), list.end(), x) != list.end(); };
+    return has(types, type) && has(hds, hd) && has(chunks, chunk) && N <= max_n;
+  }
+};
+CaseFilter g_filter;
 std::vector<Kernel> g_kernels;  // check kernel=: the tensor-core kernels checked (wgmma: both BK)
 
 template <typename T>
@@ -296,6 +313,19 @@ int Check() {
     cases.push_back({t, 4, 5, 64, 4, 2, 2, 500, 0.0f, "scale 0: scalar fallback"});
   }
 
+  const size_t all_cases = cases.size();
+  cases.erase(std::remove_if(cases.begin(), cases.end(),
+                             [](const CheckCase& c) { return !g_filter.Keeps(c.type, c.chunk, c.hd, c.N); }),
+              cases.end());
+  if (cases.empty()) { std::fprintf(stderr, "check: no case matches the selection (of %zu)\n", all_cases); return 2; }
+  if (g_list_only) {
+    for (const CheckCase& c : cases)
+      std::printf("%-4s S=%-4d chunk=%-2d hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g %s\n", TypeName(c.type), c.S,
+                  c.chunk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale, c.note ? c.note : "");
+    std::printf("%zu of %zu cases selected\n", cases.size(), all_cases);
+    return 0;
+  }
+
   size_t max_q = 0, max_kv = 0;
   for (const CheckCase& c : cases) {
     max_q = std::max(max_q, (size_t)c.B * c.H * c.N * c.hd);
@@ -331,8 +361,8 @@ int Check() {
                        : RunCheckCase<__half>(c, buf, 1000 + i, 2e-3f, worst[1]);
     failed += ok ? 0 : 1;
   }
-  std::printf("\n%zu cases, %d failed; largest error bf16 %.2e (tol 2e-2), fp16 %.2e (tol 2e-3): %s\n",
-              cases.size(), failed, worst[0], worst[1], failed ? "FAIL" : "PASS");
+  std::printf("\n%zu cases%s, %d failed; largest error bf16 %.2e (tol 2e-2), fp16 %.2e (tol 2e-3): %s\n",
+              cases.size(), cases.size() < all_cases ? " (a selection)" : "", failed, worst[0], worst[1], failed ? "FAIL" : "PASS");
   return failed ? 1 : 0;
 }
 
@@ -616,7 +646,15 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; i++) {
       const std::string a = argv[i];
       if (a == "-q") g_quiet = true;
+      else if (a == "-n") g_list_only = true;
       else if (a.rfind("kernel=", 0) == 0 && ParseKernels(a.substr(7), g_kernels)) {}
+      else if (a.rfind("hds=", 0) == 0) g_filter.hds = ParseInts(a.c_str() + 4);
+      else if (a.rfind("chunks=", 0) == 0) g_filter.chunks = ParseInts(a.c_str() + 7);
+      else if (a.rfind("maxn=", 0) == 0) g_filter.max_n = std::atoi(a.c_str() + 5);
+      else if (a == "types=bf16" || a == "types=fp16" || a == "types=bf16,fp16" || a == "types=fp16,bf16") {
+        if (a.find("bf16") != std::string::npos) g_filter.types.push_back(DType::kBFloat16);
+        if (a.find("fp16") != std::string::npos) g_filter.types.push_back(DType::kFloat16);
+      }
       else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (g_kernels.empty()) g_kernels = {kMma, kWgmma};
@@ -649,7 +687,7 @@ int main(int argc, char** argv) {
     return CompareRevisions(Ls);
   }
 #endif
-  std::fprintf(stderr, "usage: %s check [-q] [kernel=all|mma|wgmma] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] "
+  std::fprintf(stderr, "usage: %s check [-q] [-n] [kernel=all|mma|wgmma] [types=bf16,fp16] [hds=..] [chunks=..] [maxn=N] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] "
                        "[scalar=0] [L=2048,8192] [chunks=...] [batches=...] [hds=...]\n", argv[0]);
   return 2;
 }

@@ -3,8 +3,11 @@
 # Runtime needed) on a machine with an sm_90 GPU (H100 / H200); built for sm_90a (the wgmma kernel).
 #
 # usage (from anywhere):  runtime/src/test/native/run-kernel-bench.sh [check ARGS | bench ARGS]
-#   check [-q] [kernel=all|mma|wgmma] (default)
-#                    tensor-core kernels vs the float32 scalar kernel; exit status 1 on a failure
+#   check [-q] [-n] [kernel=all|mma|wgmma] [types=bf16,fp16] [hds=..] [chunks=..] [maxn=N] (default)
+#                    tensor-core kernels vs the float32 scalar kernel; exit status 1 on a failure;
+#                    types= hds= chunks= maxn= select cases (e.g. for compute-sanitizer racecheck, which is
+#                    too slow for all of them: "$BENCH_OUT"/cat_attention_bench after a first run);
+#                    -n lists the selection without a GPU
 #   bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] [scalar=0] [L=2048,8192] [chunks=..] [batches=..] [hds=..]
 #                    bfloat16 timings as a markdown table (mma.sync and wgmma side by side)
 #   compare BASE [L=..] [chunks=..] [batches=..] [hds=..]
