@@ -195,6 +195,16 @@ struct CheckCase {
   float kramp = 0.f;   // RampRows on k
 };
 
+// A case's type and shape, as check prints it
+std::string CaseLabel(const CheckCase& c) {
+  char blk[32], label[192];
+  if (c.chunk > 0) std::snprintf(blk, sizeof blk, "chunk %d+%d", c.chunk, c.S - c.chunk);
+  else std::snprintf(blk, sizeof blk, "-");
+  std::snprintf(label, sizeof label, "%-4s S=%-4d %-11s hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g", TypeName(c.type), c.S,
+                blk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale);
+  return label;
+}
+
 bool g_quiet = false;          // check -q: print failing cases only
 bool g_list_only = false;      // check -n: list the selected cases, run nothing
 
@@ -245,13 +255,9 @@ bool RunCheckCase(const CheckCase& c, const Buffers& buf, uint64_t seed, float t
     }
   }
   if (!tc) variants.push_back({"scalar", [&] { return LaunchCatAttention(p, 0, false); }});
-  char blk[32], part[256];
-  if (c.chunk > 0) std::snprintf(blk, sizeof blk, "chunk %d+%d", c.chunk, c.S - c.chunk);
-  else std::snprintf(blk, sizeof blk, "-");
-  std::snprintf(part, sizeof part, "%-4s S=%-4d %-11s hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g %-8s",
-                TypeName(p.type), c.S, blk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale,
-                ChosenKernel(p));  // as LaunchCatAttention picks
-  std::string line = part, failures;
+  char part[256];
+  std::snprintf(part, sizeof part, " %-8s", ChosenKernel(p));  // as LaunchCatAttention picks
+  std::string line = CaseLabel(c) + part, failures;
   bool ok = true;
   float max_ref = 0.f;
   for (const Variant& var : variants) {
@@ -319,9 +325,7 @@ int Check() {
               cases.end());
   if (cases.empty()) { std::fprintf(stderr, "check: no case matches the selection (of %zu)\n", all_cases); return 2; }
   if (g_list_only) {
-    for (const CheckCase& c : cases)
-      std::printf("%-4s S=%-4d chunk=%-2d hd=%-3d H=%d/Hkv=%d B=%d N=%-5d scale=%-7.4g %s\n", TypeName(c.type), c.S,
-                  c.chunk, c.hd, c.H, c.Hkv, c.B, c.N, c.scale, c.note ? c.note : "");
+    for (const CheckCase& c : cases) std::printf("%s  %s\n", CaseLabel(c).c_str(), c.note ? c.note : "");
     std::printf("%zu of %zu cases selected\n", cases.size(), all_cases);
     return 0;
   }
@@ -651,9 +655,15 @@ int main(int argc, char** argv) {
       else if (a.rfind("hds=", 0) == 0) g_filter.hds = ParseInts(a.c_str() + 4);
       else if (a.rfind("chunks=", 0) == 0) g_filter.chunks = ParseInts(a.c_str() + 7);
       else if (a.rfind("maxn=", 0) == 0) g_filter.max_n = std::atoi(a.c_str() + 5);
-      else if (a == "types=bf16" || a == "types=fp16" || a == "types=bf16,fp16" || a == "types=fp16,bf16") {
-        if (a.find("bf16") != std::string::npos) g_filter.types.push_back(DType::kBFloat16);
-        if (a.find("fp16") != std::string::npos) g_filter.types.push_back(DType::kFloat16);
+      else if (a.rfind("types=", 0) == 0) {
+        for (size_t at = 6; at <= a.size();) {
+          const size_t end = std::min(a.find(',', at), a.size());
+          const std::string name = a.substr(at, end - at);
+          if (name == "bf16") g_filter.types.push_back(DType::kBFloat16);
+          else if (name == "fp16") g_filter.types.push_back(DType::kFloat16);
+          else { std::fprintf(stderr, "types: bf16 or fp16, got %s\n", name.c_str()); return 2; }
+          at = end + 1;
+        }
       }
       else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
