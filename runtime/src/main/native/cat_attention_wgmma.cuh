@@ -448,6 +448,15 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     CpAsync16(sq + Swz(kBQ, r, c), valid ? qh + (size_t)(q0 + r) * HD + c * 8 : qh, valid);
   }
   CpAsyncCommit();
+  // key tile i (< ntiles) into stage st: by TMA (thread 0) when i < ntma, else cp.async by all threads
+  auto load_tile = [&](int i, int st) {
+    if (i < ntma) {
+      if constexpr (Cfg::kTma)
+        if (threadIdx.x == 0) LoadSummariesTma<HD, BK>(sk + st * kTB, sv + st * kTB, &tmk, &tmv, i * BK, bh, bar0 + 8 * st);
+    } else {
+      LoadKeyTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, i * BK, C, total, S, local0);
+    }
+  };
   if constexpr (Cfg::kTma) {
     if (threadIdx.x == 0 && ntma > 0) {   // the loop's first barrier publishes the initialised mbarriers
       PrefetchTensorMap(&tmk);
@@ -455,14 +464,11 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 #pragma unroll
       for (int st = 0; st < kStages; st++) MbarInit(bar0 + 8 * st);
       FenceMbarInit();
-#pragma unroll
-      for (int st = 0; st < Cfg::kAhead; st++)
-        if (st < ntma) LoadSummariesTma<HD, BK>(sk + st * kTB, sv + st * kTB, &tmk, &tmv, st * BK, bh, bar0 + 8 * st);
     }
   }
 #pragma unroll
   for (int st = 0; st < Cfg::kAhead; st++) {
-    if (st < ntiles && st >= ntma) LoadKeyTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, st * BK, C, total, S, local0);
+    if (st < ntiles) load_tile(st, st);
     CpAsyncCommit();
   }
   if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
@@ -513,16 +519,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 
     // ---- while it runs: tile t + kAhead into a stage every warp is done with, by the barrier
     // above: tile t - 1's (it takes t + 2), or with kDeferPV, whose P V of t - 1 may still run, t - 2's
-    if (t + Cfg::kAhead < ntiles) {
-      const int sn = Cfg::kAhead == 2 ? (stage == 0 ? kStages - 1 : stage - 1) : (stage == kStages - 1 ? 0 : stage + 1);
-      const int tn = t0 + Cfg::kAhead * BK;
-      if (t + Cfg::kAhead < ntma) {
-        if constexpr (Cfg::kTma)
-          if (threadIdx.x == 0) LoadSummariesTma<HD, BK>(sk + sn * kTB, sv + sn * kTB, &tmk, &tmv, tn, bh, bar0 + 8 * sn);
-      } else {
-        LoadKeyTile<T, HD, BK>(sk + sn * kTB, sv + sn * kTB, kh, vh, tn, C, total, S, local0);
-      }
-    }
+    if (t + Cfg::kAhead < ntiles)
+      load_tile(t + Cfg::kAhead, Cfg::kAhead == 2 ? (stage == 0 ? kStages - 1 : stage - 1) : (stage == kStages - 1 ? 0 : stage + 1));
     CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait at the top
     WgWaitAll();           // S of tile t (kDeferPV: and so the P V of tile t - 1)
     Pin(s);
