@@ -369,8 +369,13 @@ struct BlockGeometry {
     starts_lo = starts_hi = 0u;
     for (int i = 0; i < 128; i += S) (i < 64 ? starts_lo : starts_hi) |= 1ull << (i & 63);
   }
-  __device__ __forceinline__ int Div(int n) const {
-    return (int)((__umulhi((uint32_t)n, mul) + (uint32_t)n) >> shift);
+  __host__ __device__ __forceinline__ int Div(int n) const {   // n / S for 0 <= n < 2^31
+#ifdef __CUDA_ARCH__
+    const uint32_t hi = __umulhi((uint32_t)n, mul);
+#else
+    const uint32_t hi = (uint32_t)(((uint64_t)(uint32_t)n * mul) >> 32);
+#endif
+    return (int)((hi + (uint32_t)n) >> shift);
   }
 };
 
@@ -379,9 +384,9 @@ struct BlockGeometry {
 // keys local0 .. qlast; ntiles key tiles of BK candidates cover them (BK a power of two).
 struct TileKeys {
   int q0, C, local0, total, ntiles;
-  __device__ __forceinline__ TileKeys(int tile, int BQ, int BK, int N, const BlockGeometry& geo) {
+  __host__ __device__ __forceinline__ TileKeys(int tile, int BQ, int BK, int N, const BlockGeometry& geo) {
     q0 = tile * BQ;
-    const int qlast = min(N, q0 + BQ) - 1;
+    const int qlast = (N < q0 + BQ ? N : q0 + BQ) - 1;
     C = geo.Div(q0);
     local0 = C * geo.S;
     total = C + (qlast - local0 + 1);

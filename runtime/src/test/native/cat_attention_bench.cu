@@ -577,6 +577,55 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
   return 0;
 }
 
+// ================================================================ bounds (no GPU)
+/** Score pairs the wgmma kernel computes for one head: every key tile of every 64-row query tile,
+ *  whole (TileKeys), padded rows and masked scores included. */
+int64_t ComputedPairs(int N, int S, int bk) {
+  const tc::BlockGeometry geo(S);
+  int64_t n = 0;
+  for (int tile = 0; tile * wg::kBQ < N; tile++) n += (int64_t)tc::TileKeys(tile, wg::kBQ, bk, N, geo).ntiles * bk * wg::kBQ;
+  return n;
+}
+
+// Lower bounds on the wgmma kernel's time from the work it issues, against the bench's roofline (which
+// counts only the allowed pairs). A kernel that computes P scores a head needs at least
+//   MMA: 4 hd P B H FLOPs at 790 TFLOP/s, and
+//   exp: P B H exponentials at 16 a clock an SM (MUFU, sm_90), at the clock at which 132 SMs' 4,096 dense
+//        bf16 FLOPs a clock make 790 TFLOP/s: 790e12 * 16 / 4096 = 3.09e12 a second.
+// At head_dim 64 the two are equal (a score costs 2 * 2 * 64 FLOPs = 256 = 4096 / 16): the exponentials
+// alone take as long as the MMAs at their peak (FlashAttention-3's observation for H100).
+int Bounds(int wbk, const std::vector<int>& Ls) {
+  const double exp_rate = 790e12 * 16.0 / 4096.0;
+  std::printf("# wgmma kernel: work issued vs the roofline's useful work, bfloat16 (no GPU needed)\n\n"
+              "used = allowed pairs / computed pairs (64-row query tiles x whole key tiles of bk, the kernel's\n"
+              "TileKeys). In x roofline (the bench's bound: max(bytes / 4.3e12, useful FLOPs / 790e12)):\n"
+              "bytes = bytes / 4.3e12; MMA = 4 hd computed B H / 790e12; exp = computed B H / %.3g a second\n"
+              "(MUFU, 16 a clock an SM at the MMAs' 790 TFLOP/s clock). floor = the largest: no kernel that\n"
+              "computes these scores runs below it, and within 2x of the roofline needs each pipe busy\n"
+              "for at least its share of half the time.\n\n"
+              "| L | chunk | batch | hd | bk | key tiles a head | used | roofline ms | bytes | MMA | exp | floor |\n"
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", exp_rate);
+  for (int L : Ls)
+    for (int chunk : g_chunks)
+      for (int B : g_batches)
+        for (int hd : g_hds) {
+          const BenchShape sh(L, chunk, B, hd);
+          Problem p;
+          p.B = B; p.H = sh.H; p.Hkv = sh.H; p.N = sh.N; p.hd = hd; p.S = sh.S;
+          const int bk = wbk ? wbk : WgmmaKeyTile(p);
+          const int64_t computed = ComputedPairs(sh.N, sh.S, bk);
+          const double heads = (double)B * sh.H;
+          const double bytes_ms = sh.bytes / 4.3e12 * 1e3;
+          const double mma_ms = 4.0 * hd * computed * heads / 790e12 * 1e3;
+          const double exp_ms = computed * heads / exp_rate * 1e3;
+          std::printf("| %d | %d | %d | %d | %d | %lld | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f |\n", L, chunk, B, hd, bk,
+                      (long long)(computed / ((int64_t)bk * wg::kBQ)), (double)AllowedPairs(sh.N, sh.S) / computed,
+                      sh.bound_ms, bytes_ms / sh.bound_ms, mma_ms / sh.bound_ms, exp_ms / sh.bound_ms,
+                      std::max(bytes_ms, std::max(mma_ms, exp_ms)) / sh.bound_ms);
+        }
+  return 0;
+}
+
 #ifdef CAT_WG_BASE
 // compare: the library's wgmma kernel vs another revision's (wgbase, run-kernel-bench.sh compare), both
 // with the library's bk, bfloat16, the bench's shapes and roofline. Each round times every kernel once
@@ -688,6 +737,17 @@ int main(int argc, char** argv) {
     if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
     return Bench(kernels, block_q, wbk, run_scalar, Ls);
   }
+  if (mode == "bounds") {
+    int wbk = 0;
+    std::vector<int> Ls = {2048, 8192};
+    for (int i = 2; i < argc; i++) {
+      const std::string a = argv[i];
+      if (a.rfind("wbk=", 0) == 0) wbk = std::atoi(a.c_str() + 4);
+      else if (!ParseShapeArg(a, Ls)) { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+    }
+    if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
+    return Bounds(wbk, Ls);
+  }
 #ifdef CAT_WG_BASE
   if (mode == "compare") {
     std::vector<int> Ls = {2048, 8192};
@@ -698,6 +758,6 @@ int main(int argc, char** argv) {
   }
 #endif
   std::fprintf(stderr, "usage: %s check [-q] [-n] [kernel=all|mma|wgmma] [types=bf16,fp16] [hds=..] [chunks=..] [maxn=N] | bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] "
-                       "[scalar=0] [L=2048,8192] [chunks=...] [batches=...] [hds=...]\n", argv[0]);
+                       "[scalar=0] [L=2048,8192] [chunks=...] [batches=...] [hds=...] | bounds [wbk=32|64] [L=..] [chunks=..] [batches=..] [hds=..]\n", argv[0]);
   return 2;
 }

@@ -10,6 +10,9 @@
 #                    -n lists the selection without a GPU
 #   bench [kernel=both|mma|wgmma] [bq=64|128] [wbk=32|64] [scalar=0] [L=2048,8192] [chunks=..] [batches=..] [hds=..]
 #                    bfloat16 timings as a markdown table (mma.sync and wgmma side by side)
+#   bounds [wbk=32|64] [L=..] [chunks=..] [batches=..] [hds=..]
+#                    no GPU: per bench shape, the share of the wgmma kernel's MMA work that is useful and
+#                    the floors (x roofline) its computed scores put on any kernel: bytes, MMA, exp (MUFU)
 #   compare BASE [L=..] [chunks=..] [batches=..] [hds=..]
 #                    the wgmma kernel vs BASE's: a git revision (its cat_attention_wgmma.cuh, which must
 #                    fit this revision's cat_attention_kernels.cuh) or a copy of that header (machines
