@@ -7,7 +7,7 @@
 // WgmmaKernel<T, HD, BK>: one CTA = one warpgroup (4 warps, 128 threads) = 64 query rows;
 // grid (ceil(N / 64), H, B), blockIdx.x reversed so the heaviest (latest) tiles start first.
 // Several CTAs share an SM (at head_dim 64, 4 with BK 64 and 6 with BK 32; at 128, 2 with BK 64
-// and 3 with BK 32), so one CTA's softmax overlaps another's MMAs. BK = keys per tile, 32 or 64
+// and 4 with BK 32), so one CTA's softmax overlaps another's MMAs. BK = keys per tile, 32 or 64
 // (WgmmaKeyTile). The kernel is bound by its instruction stream (Nsight Compute), hence the lean
 // loop: S starts at zero through wgmma's scale-d, descriptors are offsets of three bases, a tile
 // of summaries is loaded through one pointer and stride, the mask is a 64-bit column mask per row,
@@ -34,7 +34,8 @@
 //                   LBO = BK * 128 (next panel: d + 64).
 // Loads: K and V of one key tile per stage, three stages with one barrier per tile: the barrier
 // publishing tile t also proves every warp done with tile t - 1, whose stage then receives tile
-// t + 2 (kAhead = 2 tiles in flight behind the MMAs), issued while S of tile t runs. Tiles of
+// t + 2 (kAhead = 2 tiles in flight behind the MMAs), issued while S of tile t runs; at head_dim
+// 128 / BK 32 two stages, tile t + 1 (kTwoStages: the smaller CTA fits four to an SM). Tiles of
 // summaries only are rows c S, c = t0 .. t0 + BK - 1: at head_dim 128 one TMA box per panel of a
 // 4-d tensor map (d, position in block, block, head; SummaryMap) lands them, swizzled, on the
 // stage's mbarrier; every other tile is cp.async by all 128 threads, one commit group per tile
@@ -73,7 +74,6 @@ using tc::SmemAddr;
 
 constexpr int kBQ = 64;          // query rows per CTA (one warpgroup)
 constexpr int kThreads = 128;
-constexpr int kStages = 3;      // the main loop's stage arithmetic assumes 3
 
 template <int HD, int BK>
 struct Config {
@@ -87,18 +87,23 @@ struct Config {
   // P V waited for at the next tile's S wait (the two MMAs back to back) instead of at once; a stage
   // is then free only one tile ahead. Pays where 2 CTAs share an SM (1.12-1.15x), not with more.
   static constexpr bool kDeferPV = HD == 128 && BK == 64;
-  static constexpr int kAhead = kDeferPV ? 1 : 2;   // key tiles in flight behind the one computed
+  // Two stages, loads one tile ahead, at head_dim 128 / BK 32: 48 KiB and 121 registers a CTA let a
+  // fourth CTA onto an SM (three with three stages), 1.04-1.10x (docs/PERFORMANCE.md, session 10).
+  // At head_dim 64 / BK 64 the same (five CTAs, 96 registers, small spills) measured 1.00-1.02x.
+  static constexpr bool kTwoStages = HD == 128 && BK == 32;
+  static constexpr int kStages = kTwoStages ? 2 : 3;
+  static constexpr int kAhead = kDeferPV || kTwoStages ? 1 : 2;   // key tiles in flight behind the one computed
   static constexpr int kBarBytes = kTma ? 8 * kStages : 0;
   // No alignment slack: the dynamic shared memory of a kernel without static shared memory starts
   // 1024-aligned on sm_90 (the kernel traps otherwise), and at head_dim 64 the exact 56 KiB is what
   // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + kBarBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 6, and
-  // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 128 at hd 64 / BK 64,
-  // else 168), which __launch_bounds__ turns into register caps
+  // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 128 at hd 64 / BK 64
+  // and at hd 128 / BK 32, else 168), which __launch_bounds__ turns into register caps
   static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 6 ? 6
                                    : (228 * 1024) / (kSmemBytes + 1024) < 1 ? 1 : (228 * 1024) / (kSmemBytes + 1024);
-  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 128 : 168));
+  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 128 : kTwoStages ? 128 : 168));
   static constexpr int kMinBlocks = kSmemBlocks < kRegBlocks ? kSmemBlocks : kRegBlocks < 1 ? 1 : kRegBlocks;
 };
 
@@ -419,8 +424,8 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   unsigned char* const sq_ptr = smem_raw;
   const unsigned char* const sk_ptr = smem_raw + Cfg::kQBytes;
   const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTB
-  const uint32_t sv = sk + kStages * kTB;                     // V stage s at sv + s * kTB
-  const uint32_t bar0 = sv + kStages * kTB;                   // kTma: stage s's mbarrier at bar0 + 8 s
+  const uint32_t sv = sk + Cfg::kStages * kTB;                // V stage s at sv + s * kTB
+  const uint32_t bar0 = sv + Cfg::kStages * kTB;              // kTma: stage s's mbarrier at bar0 + 8 s
 
   const int tile = gridDim.x - 1 - blockIdx.x;
   const int h = blockIdx.y, b = blockIdx.z;
@@ -462,7 +467,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       PrefetchTensorMap(&tmk);
       PrefetchTensorMap(&tmv);
 #pragma unroll
-      for (int st = 0; st < kStages; st++) MbarInit(bar0 + 8 * st);
+      for (int st = 0; st < Cfg::kStages; st++) MbarInit(bar0 + 8 * st);
       FenceMbarInit();
     }
   }
@@ -518,9 +523,10 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     WgCommit();
 
     // ---- while it runs: tile t + kAhead into a stage every warp is done with, by the barrier
-    // above: tile t - 1's (it takes t + 2), or with kDeferPV, whose P V of t - 1 may still run, t - 2's
+    // above: tile t - 1's (it takes t + 2; with two stages, t + 1), or with kDeferPV, whose P V of
+    // t - 1 may still run, t - 2's
     if (t + Cfg::kAhead < ntiles)
-      load_tile(t + Cfg::kAhead, Cfg::kAhead == 2 ? (stage == 0 ? kStages - 1 : stage - 1) : (stage == kStages - 1 ? 0 : stage + 1));
+      load_tile(t + Cfg::kAhead, Cfg::kAhead == 2 ? (stage == 0 ? Cfg::kStages - 1 : stage - 1) : (stage == Cfg::kStages - 1 ? 0 : stage + 1));
     CpAsyncCommit();       // possibly empty: keeps one group per tile for the wait at the top
     WgWaitAll();           // S of tile t (kDeferPV: and so the P V of tile t - 1)
     Pin(s);
@@ -595,7 +601,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       WgWaitAll();
       Pin(o);
     }                      // else: the next tile's S queues behind it, and its wait covers both
-    stage = stage == kStages - 1 ? 0 : stage + 1;
+    stage = stage == Cfg::kStages - 1 ? 0 : stage + 1;
   } while (++t < ntiles);
   if constexpr (Cfg::kDeferPV) {
     WgWaitAll();
