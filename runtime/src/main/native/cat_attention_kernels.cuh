@@ -716,9 +716,9 @@ inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream) {
 /**
  * Keys per tile of the library's wgmma kernel for p. 32 where a query tile's loop is short (at most
  * 128 blocks at head_dim 64, 512 at 128): finer tiles waste less of the partly filled local tiles
- * that dominate a short loop, and at head_dim 128 the smaller stages let 3 CTAs share an SM instead
- * of 2; longer loops run faster on 64-key tiles. Thresholds measured on the H200
- * (docs/PERFORMANCE.md, session 6).
+ * that dominate a short loop, and at head_dim 128 the smaller stages let 4 CTAs share an SM instead
+ * of 2; longer loops run faster on 64-key tiles. Thresholds measured on the H200 (docs/PERFORMANCE.md,
+ * session 6; rechecked in session 9, before the head_dim-128 BK-32 kernel went from 3 CTAs to 4).
  */
 inline int WgmmaKeyTile(const Problem& p) {
   const int64_t blocks = (p.N + p.S - 1) / p.S;
