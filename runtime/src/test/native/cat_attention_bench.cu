@@ -583,7 +583,14 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
 int64_t ComputedPairs(int N, int S, int bk) {
   const tc::BlockGeometry geo(S);
   int64_t n = 0;
-  for (int tile = 0; tile * wg::kBQ < N; tile++) n += (int64_t)tc::TileKeys(tile, wg::kBQ, bk, N, geo).ntiles * bk * wg::kBQ;
+  for (int tile = 0; tile * wg::kBQ < N; tile++) {
+    const tc::TileKeys keys(tile, wg::kBQ, bk, N, geo);
+    if (keys.C != keys.q0 / S) {   // the host path of BlockGeometry::Div, which only this mode uses
+      std::fprintf(stderr, "bounds: BlockGeometry(%d).Div(%d) = %d, not %d\n", S, keys.q0, keys.C, keys.q0 / S);
+      std::exit(1);
+    }
+    n += (int64_t)keys.ntiles * bk * wg::kBQ;
+  }
   return n;
 }
 
