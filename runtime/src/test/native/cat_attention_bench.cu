@@ -428,6 +428,7 @@ bool ParseShapeArg(const std::string& a, std::vector<int>& Ls) {
 /** One bench shape: L tokens in chunks, block_len S = chunk + 1, H = 1536 / hd heads, and its
  *  roofline bound (bytes: q, k, v read and y written once; FLOPs: the allowed pairs only). */
 struct BenchShape {
+  static constexpr double kCopyBytesPerS = 4.3e12, kMatmulFlopsPerS = 790e12;   // H200, measured ceilings
   int L, chunk, B, hd, S, N, H;
   size_t n;                       // elements of each of q, k, v, y
   double bytes, flops, bound_ms;
@@ -436,16 +437,22 @@ struct BenchShape {
     n = (size_t)B * H * N * hd;
     bytes = 4.0 * n * 2;
     flops = 4.0 * hd * (double)AllowedPairs(N, S) * B * H;
-    bound_ms = std::max(bytes / 4.3e12, flops / 790e12) * 1e3;
+    bound_ms = std::max(bytes / kCopyBytesPerS, flops / kMatmulFlopsPerS) * 1e3;
+  }
+  /** The bfloat16 problem of this shape, without tensors (enough for WgmmaKeyTile). */
+  Problem Geometry() const {
+    Problem p;
+    p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
+    p.type = DType::kBFloat16;
+    return p;
   }
   /** Fills q, k, v with the bench's inputs (U(-1, 1), fixed seeds); the problem over them (no y). */
   Problem Inputs(__nv_bfloat16* q, __nv_bfloat16* k, __nv_bfloat16* v) const {
     Fill<__nv_bfloat16>(q, nullptr, n, 11, -1.f, 1.f);
     Fill<__nv_bfloat16>(k, nullptr, n, 12, -1.f, 1.f);
     Fill<__nv_bfloat16>(v, nullptr, n, 13, -1.f, 1.f);
-    Problem p;
-    p.B = B; p.H = H; p.Hkv = H; p.N = N; p.hd = hd; p.S = S; p.scale = 1.f / std::sqrt((float)hd);
-    p.type = DType::kBFloat16; p.q = q; p.k = k; p.v = v;
+    Problem p = Geometry();
+    p.q = q; p.k = k; p.v = v;
     return p;
   }
 };
@@ -602,7 +609,7 @@ int64_t ComputedPairs(int N, int S, int bk) {
 // At head_dim 64 the two are equal (a score costs 2 * 2 * 64 FLOPs = 256 = 4096 / 16): the exponentials
 // alone take as long as the MMAs at their peak (FlashAttention-3's observation for H100).
 int Bounds(int wbk, const std::vector<int>& Ls) {
-  const double exp_rate = 790e12 * 16.0 / 4096.0;
+  const double exp_rate = BenchShape::kMatmulFlopsPerS * 16.0 / 4096.0;
   std::printf("# wgmma kernel: work issued vs the roofline's useful work, bfloat16 (no GPU needed)\n\n"
               "used = allowed pairs / computed pairs (64-row query tiles x whole key tiles of bk, the kernel's\n"
               "TileKeys). In x roofline (the bench's bound: max(bytes / 4.3e12, useful FLOPs / 790e12)):\n"
@@ -617,13 +624,11 @@ int Bounds(int wbk, const std::vector<int>& Ls) {
       for (int B : g_batches)
         for (int hd : g_hds) {
           const BenchShape sh(L, chunk, B, hd);
-          Problem p;
-          p.B = B; p.H = sh.H; p.Hkv = sh.H; p.N = sh.N; p.hd = hd; p.S = sh.S;
-          const int bk = wbk ? wbk : WgmmaKeyTile(p);
+          const int bk = wbk ? wbk : WgmmaKeyTile(sh.Geometry());
           const int64_t computed = ComputedPairs(sh.N, sh.S, bk);
           const double heads = (double)B * sh.H;
-          const double bytes_ms = sh.bytes / 4.3e12 * 1e3;
-          const double mma_ms = 4.0 * hd * computed * heads / 790e12 * 1e3;
+          const double bytes_ms = sh.bytes / BenchShape::kCopyBytesPerS * 1e3;
+          const double mma_ms = 4.0 * hd * computed * heads / BenchShape::kMatmulFlopsPerS * 1e3;
           const double exp_ms = computed * heads / exp_rate * 1e3;
           std::printf("| %d | %d | %d | %d | %d | %lld | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f |\n", L, chunk, B, hd, bk,
                       (long long)(computed / ((int64_t)bk * wg::kBQ)), (double)AllowedPairs(sh.N, sh.S) / computed,
