@@ -714,15 +714,16 @@ inline cudaError_t LaunchWgmma(const Problem& p, cudaStream_t stream) {
 }
 
 /**
- * Keys per tile of the library's wgmma kernel for p. 32 where a query tile's loop is short (at most
- * 128 blocks at head_dim 64, 512 at 128): finer tiles waste less of the partly filled local tiles
- * that dominate a short loop, and at head_dim 128 the smaller stages let 4 CTAs share an SM instead
- * of 2; longer loops run faster on 64-key tiles. Thresholds measured on the H200 (docs/PERFORMANCE.md,
- * session 6; rechecked in session 9, before the head_dim-128 BK-32 kernel went from 3 CTAs to 4).
+ * Keys per tile of the library's wgmma kernel for p. At head_dim 128 always 32: its two-stage BK-32
+ * form fits 4 CTAs on an SM (BK 64: 2) and measured faster at every benchmark shape, up to 1,639
+ * blocks (L = 8192, chunk 4: 1.01x; chunk 8: 1.05-1.07x; docs/PERFORMANCE.md, session 11). At
+ * head_dim 64, 32 where a query tile's loop is short (at most 128 blocks): finer tiles waste less of
+ * the partly filled local tiles that dominate a short loop; longer loops run faster on 64-key tiles
+ * (measured in sessions 6, 9 and 11).
  */
 inline int WgmmaKeyTile(const Problem& p) {
   const int64_t blocks = (p.N + p.S - 1) / p.S;
-  return blocks <= (p.hd == 128 ? 512 : 128) ? 32 : 64;
+  return p.hd == 128 || blocks <= 128 ? 32 : 64;
 }
 
 /** The wgmma kernel with the library's key tile (WgmmaKeyTile); p must satisfy UsesWgmma. */

@@ -6,7 +6,7 @@
 //
 // WgmmaKernel<T, HD, BK>: one CTA = one warpgroup (4 warps, 128 threads) = 64 query rows;
 // grid (ceil(N / 64), H, B), blockIdx.x reversed so the heaviest (latest) tiles start first.
-// Several CTAs share an SM (at head_dim 64, 4 with BK 64 and 6 with BK 32; at 128, 2 with BK 64
+// Several CTAs share an SM (at head_dim 64, 5 with BK 64 and 6 with BK 32; at 128, 2 with BK 64
 // and 4 with BK 32), so one CTA's softmax overlaps another's MMAs. BK = keys per tile, 32 or 64
 // (WgmmaKeyTile). The kernel is bound by its instruction stream (Nsight Compute), hence the lean
 // loop: S starts at zero through wgmma's scale-d, descriptors are offsets of three bases, a tile
@@ -35,10 +35,10 @@
 // Loads: K and V of one key tile per stage, three stages with one barrier per tile: the barrier
 // publishing tile t also proves every warp done with tile t - 1, whose stage then receives tile
 // t + 2 (kAhead = 2 tiles in flight behind the MMAs), issued while S of tile t runs; at head_dim
-// 128 / BK 32 two stages, tile t + 1 (kTwoStages: the smaller CTA fits four to an SM). Tiles of
-// summaries only are rows c S, c = t0 .. t0 + BK - 1: at head_dim 128 one TMA box per panel of a
-// 4-d tensor map (d, position in block, block, head; SummaryMap) lands them, swizzled, on the
-// stage's mbarrier; every other tile is cp.async by all 128 threads, one commit group per tile
+// 128 / BK 32 and 64 / BK 64 two stages, tile t + 1 (kTwoStages: the smaller CTA lets one more
+// share an SM). Tiles of summaries only are rows c S, c = t0 .. t0 + BK - 1: at head_dim 128 and
+// at 64 / BK 64 (kTma) one TMA box per panel of a 4-d tensor map (d, position in block, block,
+// head; SummaryMap) lands them, swizzled, on the stage's mbarrier; every other tile is cp.async by all 128 threads, one commit group per tile
 // (empty for TMA tiles), which each thread waits for and fences into the async proxy
 // (fence.proxy.async) before the CTA barrier publishes them to wgmma. kDeferPV (head_dim 128,
 // BK 64): P V of tile t is waited for together with S of tile t + 1, so the two MMAs run back to
@@ -81,16 +81,18 @@ struct Config {
   static constexpr int kChunks = HD / 8;            // 16-byte chunks per row
   static constexpr int kQBytes = kBQ * HD * 2;
   static constexpr int kTileBytes = BK * HD * 2;    // one K or V stage
-  // Tiles of summaries by TMA (one mbarrier per stage, after the stages) at head_dim 128; at 64 with
-  // BK 64 the 24 bytes would cost the fourth CTA on an SM (below), with BK 32 it measured 2-3% slower.
-  static constexpr bool kTma = HD == 128;
+  // Tiles of summaries by TMA (one mbarrier per stage, after the stages) at head_dim 128 and at 64 with
+  // BK 64 (there with two stages, below); at 64 with BK 32 it measured 2-3% slower.
+  static constexpr bool kTma = HD == 128 || BK == 64;
   // P V waited for at the next tile's S wait (the two MMAs back to back) instead of at once; a stage
   // is then free only one tile ahead. Pays where 2 CTAs share an SM (1.12-1.15x), not with more.
   static constexpr bool kDeferPV = HD == 128 && BK == 64;
   // Two stages, loads one tile ahead, at head_dim 128 / BK 32: 48 KiB and 121 registers a CTA let a
   // fourth CTA onto an SM (three with three stages), 1.04-1.10x (docs/PERFORMANCE.md, session 10).
-  // At head_dim 64 / BK 64 the same (five CTAs, 96 registers, small spills) measured 1.00-1.02x.
-  static constexpr bool kTwoStages = HD == 128 && BK == 32;
+  // At head_dim 64 / BK 64 five CTAs instead of four (40 KiB, 96 registers, 12 bytes of spills), and
+  // the freed shared memory takes TMA's mbarriers: 1.05-1.14x at L = 8192 (session 11; two stages
+  // without TMA measured 1.00-1.02x, TMA with three stages and three CTAs 0.93-0.99x).
+  static constexpr bool kTwoStages = HD == 128 ? BK == 32 : BK == 64;
   static constexpr int kStages = kTwoStages ? 2 : 3;
   static constexpr int kAhead = kDeferPV || kTwoStages ? 1 : 2;   // key tiles in flight behind the one computed
   static constexpr int kBarBytes = kTma ? 8 * kStages : 0;
@@ -99,11 +101,11 @@ struct Config {
   // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + kBarBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 6, and
-  // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 128 at hd 64 / BK 64
-  // and at hd 128 / BK 32, else 168), which __launch_bounds__ turns into register caps
+  // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 102 at hd 64 / BK 64,
+  // 128 at hd 128 / BK 32, 168 at hd 128 / BK 64), which __launch_bounds__ turns into register caps
   static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 6 ? 6
                                    : (228 * 1024) / (kSmemBytes + 1024) < 1 ? 1 : (228 * 1024) / (kSmemBytes + 1024);
-  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 128 : kTwoStages ? 128 : 168));
+  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 102 : kTwoStages ? 128 : 168));
   static constexpr int kMinBlocks = kSmemBlocks < kRegBlocks ? kSmemBlocks : kRegBlocks < 1 ? 1 : kRegBlocks;
 };
 

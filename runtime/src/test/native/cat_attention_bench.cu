@@ -494,7 +494,7 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
               "N = L / chunk * S positions; heads H = Hkv = 1536 / hd; random inputs U(-1, 1), scale = 1 / sqrt(hd).\n"
               "Times: CUDA events around each launch, 2 warm-ups, then repeated until >= 50 ms in total; the median\n"
               "per call. mma.sync kernel with block_q = %d query rows per CTA (%d warps of 16 rows); wgmma kernel with\n"
-              "64 query rows per CTA (one warpgroup), 3 stages and %s keys per tile.\n"
+              "64 query rows per CTA (one warpgroup), 2 or 3 stages (Config::kStages) and %s keys per tile.\n"
               "bytes = 4 * B*H*N*hd * 2 (q, k, v read once, y written once); GB/s = bytes / time.\n"
               "FLOPs = 4 * hd * pairs * B*H, pairs = allowed (query, key) pairs of a head, exactly\n"
               "(sum over i of i / S + i %% S + 1): only useful work is counted, not masked or padded MMA work.\n"
@@ -504,7 +504,7 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
               "mma.sync kernel's when it runs, else the first kernel's).\n\n",
               block_q, block_q / 16,
               wbk ? (std::string("bk = ") + std::to_string(wbk)).c_str()
-                  : "the library's bk (WgmmaKeyTile: 32 when N / S <= 128 at head_dim 64, <= 512 at 128, else 64)");
+                  : "the library's bk (WgmmaKeyTile: 32 at head_dim 128, at 64 when N / S <= 128, else 64)");
   std::string head = "| L | chunk | S | N | batch | hd | H |", rule = "|---:|---:|---:|---:|---:|---:|---:|";
   for (Kernel k : run) { head += std::string(" ") + KernelName(k) + " ms |"; rule += "---:|"; }
   head += " best | scalar ms | GB/s | TFLOP/s | roofline ms |";
