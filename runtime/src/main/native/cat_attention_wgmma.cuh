@@ -56,6 +56,8 @@
 // (docs/results/kernel-bench-session7.md): none faster. Session 9 (kernel-bench-session9.md):
 // FA3's overlap once more, now with the loads split (K two tiles ahead, V one), 0.77-0.95x except
 // 1.06-1.10x at head_dim 128 / BK 64, where kDeferPV gives more; kDeferPV at BK 32 0.89-1.03x.
+// Session 11 (kernel-bench-session11.md): longest-first CTA order across heads, a half-width S for
+// a last tile at most half full, and part of the exponentials as an FMA polynomial: all slower.
 #pragma once
 #include <atomic>
 #include <climits>
