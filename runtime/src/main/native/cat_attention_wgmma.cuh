@@ -38,9 +38,10 @@
 // 128 / BK 32 and 64 / BK 64 two stages, tile t + 1 (kTwoStages: the smaller CTA lets one more
 // share an SM). Tiles of summaries only are rows c S, c = t0 .. t0 + BK - 1: at head_dim 128 and
 // at 64 / BK 64 (kTma) one TMA box per panel of a 4-d tensor map (d, position in block, block,
-// head; SummaryMap) lands them, swizzled, on the stage's mbarrier; every other tile is cp.async by all 128 threads, one commit group per tile
-// (empty for TMA tiles), which each thread waits for and fences into the async proxy
-// (fence.proxy.async) before the CTA barrier publishes them to wgmma. kDeferPV (head_dim 128,
+// head; SummaryMap) lands them, swizzled, on the stage's mbarrier; every other tile is cp.async by
+// all 128 threads, one commit group per tile (empty for TMA tiles), which each thread waits for
+// and fences into the async proxy (fence.proxy.async) before the CTA barrier publishes them to
+// wgmma. kDeferPV (head_dim 128,
 // BK 64): P V of tile t is waited for together with S of tile t + 1, so the two MMAs run back to
 // back; a barrier then proves only tile t - 2's P V done, and loads run kAhead = 1 tile ahead.
 // Every key tile is computed whole (a warpgroup MMA spans all 64 rows): with 64 rows every local
@@ -99,15 +100,15 @@ struct Config {
   static constexpr int kAhead = kDeferPV || kTwoStages ? 1 : 2;   // key tiles in flight behind the one computed
   static constexpr int kBarBytes = kTma ? 8 * kStages : 0;
   // No alignment slack: the dynamic shared memory of a kernel without static shared memory starts
-  // 1024-aligned on sm_90 (the kernel traps otherwise), and at head_dim 64 the exact 56 KiB is what
-  // lets a fourth CTA onto an SM (4 x (56 + 1 reserved) KiB = 228 KiB).
+  // 1024-aligned on sm_90 (the kernel traps otherwise), and every byte counts toward the CTAs an SM
+  // holds (head_dim 64 / BK 64: 5 x (40 KiB + 16 bytes + 1 KiB reserved) of 228 KiB).
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + kBarBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 6, and
   // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 102 at hd 64 / BK 64,
   // 128 at hd 128 / BK 32, 168 at hd 128 / BK 64), which __launch_bounds__ turns into register caps
   static constexpr int kSmemBlocks = (228 * 1024) / (kSmemBytes + 1024) > 6 ? 6
                                    : (228 * 1024) / (kSmemBytes + 1024) < 1 ? 1 : (228 * 1024) / (kSmemBytes + 1024);
-  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 102 : kTwoStages ? 128 : 168));
+  static constexpr int kRegBlocks = 65536 / (kThreads * (HD == 64 && BK == 32 ? 80 : HD == 64 && BK == 64 ? 102 : BK == 32 ? 128 : 168));
   static constexpr int kMinBlocks = kSmemBlocks < kRegBlocks ? kSmemBlocks : kRegBlocks < 1 ? 1 : kRegBlocks;
 };
 

@@ -740,6 +740,13 @@ int main(int argc, char** argv) {
     if (g_kernels.empty()) g_kernels = {kMma, kWgmma};
     return Check();
   }
+  // wbk=32|64 (bench, bounds): false if a is not that argument; exits on a bad value
+  auto parse_wbk = [](const std::string& a, int& wbk) {
+    if (a.rfind("wbk=", 0) != 0) return false;
+    wbk = std::atoi(a.c_str() + 4);
+    if (wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); std::exit(2); }
+    return true;
+  };
   if (mode == "bench") {
     int block_q = kDefaultBlockQ, wbk = 0;
     bool run_scalar = true;
@@ -748,14 +755,13 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; i++) {
       const std::string a = argv[i];
       if (a.rfind("bq=", 0) == 0) block_q = std::atoi(a.c_str() + 3);
-      else if (a.rfind("wbk=", 0) == 0) wbk = std::atoi(a.c_str() + 4);
+      else if (parse_wbk(a, wbk)) {}
       else if (a.rfind("kernel=", 0) == 0 && ParseKernels(a.substr(7), kernels)) {}
       else if (a == "scalar=0") run_scalar = false;
       else if (ParseShapeArg(a, Ls)) {}
       else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
     if (block_q != 64 && block_q != 128) { std::fprintf(stderr, "bq must be 64 or 128\n"); return 2; }
-    if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
     return Bench(kernels, block_q, wbk, run_scalar, Ls);
   }
   if (mode == "bounds") {
@@ -763,10 +769,8 @@ int main(int argc, char** argv) {
     std::vector<int> Ls = {2048, 8192};
     for (int i = 2; i < argc; i++) {
       const std::string a = argv[i];
-      if (a.rfind("wbk=", 0) == 0) wbk = std::atoi(a.c_str() + 4);
-      else if (!ParseShapeArg(a, Ls)) { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+      if (!parse_wbk(a, wbk) && !ParseShapeArg(a, Ls)) { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
-    if (wbk != 0 && wbk != 32 && wbk != 64) { std::fprintf(stderr, "wbk must be 32 or 64\n"); return 2; }
     return Bounds(wbk, Ls);
   }
 #ifdef CAT_WG_BASE
