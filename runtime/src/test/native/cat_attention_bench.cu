@@ -500,13 +500,14 @@ int Bench(const std::vector<Kernel>& kernels, int block_q, int wbk, bool run_sca
               "bytes = 4 * B*H*N*hd * 2 (q, k, v read once, y written once); GB/s = bytes / time.\n"
               "FLOPs = 4 * hd * pairs * B*H, pairs = allowed (query, key) pairs of a head, exactly\n"
               "(sum over i of i / S + i %% S + 1): only useful work is counted, not masked or padded MMA work.\n"
-              "Roofline bound = max(bytes / 4.3e12 B/s, FLOPs / 790e12 FLOP/s) (H200 HBM3e, dense bf16);\n"
+              "Roofline bound = max(bytes / %.3g B/s, FLOPs / %.3g FLOP/s) (H200 HBM3e, dense bf16);\n"
               "x roofline = time / bound (1.0 = at the bound). best, GB/s and TFLOP/s: the fastest kernel.\n"
               "max|d| = max |y - y_ref| (both bf16), y_ref = the scalar kernel's output (or, with scalar=0, the\n"
               "mma.sync kernel's when it runs, else the first kernel's).\n\n",
               block_q, block_q / 16,
               wbk ? (std::string("bk = ") + std::to_string(wbk)).c_str()
-                  : "the library's bk (WgmmaKeyTile: 32 at head_dim 128, at 64 when N / S <= 128, else 64)");
+                  : "the library's bk (WgmmaKeyTile: 32 at head_dim 128, at 64 when N / S <= 128, else 64)",
+              BenchShape::kCopyBytesPerS, BenchShape::kMatmulFlopsPerS);
   std::string head = "| L | chunk | S | N | batch | hd | H |", rule = "|---:|---:|---:|---:|---:|---:|---:|";
   for (Kernel k : run) { head += std::string(" ") + KernelName(k) + " ms |"; rule += "---:|"; }
   head += " best | scalar ms | GB/s | TFLOP/s | roofline ms |";
@@ -621,13 +622,15 @@ int Bounds(int wbk, const std::vector<int>& Ls) {
   const double exp_rate = BenchShape::kMatmulFlopsPerS * 16.0 / 4096.0;
   std::printf("# wgmma kernel: work issued vs the roofline's useful work, bfloat16 (no GPU needed)\n\n"
               "used = allowed pairs / computed pairs (64-row query tiles x whole key tiles of bk, the kernel's\n"
-              "TileKeys). In x roofline (the bench's bound: max(bytes / 4.3e12, useful FLOPs / 790e12)):\n"
-              "bytes = bytes / 4.3e12; MMA = 4 hd computed B H / 790e12; exp = computed B H / %.3g a second\n"
-              "(MUFU, 16 a clock an SM at the MMAs' 790 TFLOP/s clock). floor = the largest: no kernel that\n"
+              "TileKeys). In x roofline (the bench's bound: max(bytes / %.3g, useful FLOPs / %.3g)):\n"
+              "bytes = bytes / %.3g; MMA = 4 hd computed B H / %.3g; exp = computed B H / %.3g a second\n"
+              "(MUFU, 16 a clock an SM at the MMAs' %.3g FLOP/s clock). floor = the largest: no kernel that\n"
               "computes these scores runs below it, and within 2x of the roofline needs each pipe busy\n"
               "for at least its share of half the time.\n\n"
               "| L | chunk | batch | hd | bk | key tiles a head | used | roofline ms | bytes | MMA | exp | floor |\n"
-              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", exp_rate);
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+              BenchShape::kCopyBytesPerS, BenchShape::kMatmulFlopsPerS, BenchShape::kCopyBytesPerS,
+              BenchShape::kMatmulFlopsPerS, exp_rate, BenchShape::kMatmulFlopsPerS);
   for (int L : Ls)
     for (int chunk : g_chunks)
       for (int B : g_batches)
