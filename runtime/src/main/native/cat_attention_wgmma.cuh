@@ -59,6 +59,9 @@
 // 1.06-1.10x at head_dim 128 / BK 64, where kDeferPV gives more; kDeferPV at BK 32 0.89-1.03x.
 // Session 11 (kernel-bench-session11.md): longest-first CTA order across heads, a half-width S for
 // a last tile at most half full, and part of the exponentials as an FMA polynomial: all slower.
+// Session 12 (kernel-bench-session12.md): the local keys first, per warp on mma.sync, then a loop over
+// summaries only (0.77-0.97x; that loop alone is 1.11-1.52x, so the local keys cost the difference);
+// the tile loop unrolled over its stages (0.99-1.01x).
 #pragma once
 #include <atomic>
 #include <climits>
