@@ -41,9 +41,9 @@
 // head; SummaryMap) lands them, swizzled, on the stage's mbarrier; every other tile is cp.async by
 // all 128 threads, one commit group per tile (empty for TMA tiles), which each thread waits for
 // and fences into the async proxy (fence.proxy.async) before the CTA barrier publishes them to
-// wgmma. kDeferPV (head_dim 128,
-// BK 64): P V of tile t is waited for together with S of tile t + 1, so the two MMAs run back to
-// back; a barrier then proves only tile t - 2's P V done, and loads run kAhead = 1 tile ahead.
+// wgmma. kDeferPV (head_dim 128, BK 64): P V of tile t is waited for together with S of tile t + 1,
+// so the two MMAs run back to back; a barrier then proves only tile t - 2's P V done, and loads run
+// kAhead = 1 tile ahead.
 // Every key tile is computed whole (a warpgroup MMA spans all 64 rows): with 64 rows every local
 // key is seen by some row, so only fully masked padding would be skippable, and there is none.
 //
