@@ -101,10 +101,11 @@ struct Config {
   static constexpr bool kTwoStages = HD == 128 ? BK == 32 : BK == 64;
   static constexpr int kStages = kTwoStages ? 2 : 3;
   static constexpr int kAhead = kDeferPV || kTwoStages ? 1 : 2;   // key tiles in flight behind the one computed
-  static constexpr int kBarBytes = kTma ? 8 * kStages : 0;
+  // the stages' mbarriers (kTma), then Q's (when the launcher could encode the Q and y tensor maps)
+  static constexpr int kBarBytes = kTma ? 8 * kStages + 8 : 8;
   // No alignment slack: the dynamic shared memory of a kernel without static shared memory starts
   // 1024-aligned on sm_90 (the kernel traps otherwise), and every byte counts toward the CTAs an SM
-  // holds (head_dim 64 / BK 64: 5 x (40 KiB + 16 bytes + 1 KiB reserved) of 228 KiB).
+  // holds (head_dim 64 / BK 64: 5 x (40 KiB + 24 bytes + 1 KiB reserved) of 228 KiB).
   static constexpr int kSmemBytes = kQBytes + 2 * kStages * kTileBytes + kBarBytes;
   // CTAs per SM the shared memory allows (228 KiB per SM, 1 KiB reserved per CTA), at most 6, and
   // the registers (64 Ki per SM; the estimates a thread: 80 at hd 64 / BK 32, 102 at hd 64 / BK 64,
@@ -154,6 +155,20 @@ __device__ __forceinline__ void MbarWait(uint32_t bar, uint32_t parity) {
                "mbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\n"
                "@!p bra WAIT;\n}\n" ::"r"(bar), "r"(parity) : "memory");
 }
+// box (c0, c1, c2) of a 3-d tensor map into shared memory at dst, completing on bar; rows past the
+// map's bounds land as zeros
+__device__ __forceinline__ void TmaLoad3d(uint32_t dst, const CUtensorMap* map, int c0, int c1, int c2, uint32_t bar) {
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar) : "memory");
+}
+// shared memory at src to box (c0, c1, c2) of a 3-d tensor map (rows past its bounds are not
+// written); Commit + WaitRead before the CTA may exit (src must stay until read)
+__device__ __forceinline__ void TmaStore3d(const CUtensorMap* map, uint32_t src, int c0, int c1, int c2) {
+  asm volatile("cp.async.bulk.tensor.3d.global.shared::cta.bulk_group [%0, {%1, %2, %3}], [%4];\n"
+               ::"l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(src) : "memory");
+}
+__device__ __forceinline__ void BulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void BulkWaitRead() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 __device__ __forceinline__ void PrefetchTensorMap(const CUtensorMap* map) {
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
 }
@@ -418,7 +433,8 @@ template <typename T, int HD, int BK>
 __global__ void __launch_bounds__(kThreads, Config<HD, BK>::kMinBlocks)
 WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, T* __restrict__ y,
             int H, int Hkv, int N, int S, tc::BlockGeometry geo, float sl2, bool negate,
-            const __grid_constant__ CUtensorMap tmk, const __grid_constant__ CUtensorMap tmv, bool tma) {
+            const __grid_constant__ CUtensorMap tmk, const __grid_constant__ CUtensorMap tmv, bool tma,
+            const __grid_constant__ CUtensorMap tmq, const __grid_constant__ CUtensorMap tmy, bool tqy) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using Cfg = Config<HD, BK>;
   constexpr int kChunks = Cfg::kChunks, kTB = Cfg::kTileBytes;
@@ -434,6 +450,7 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   const uint32_t sk = sq + Cfg::kQBytes;                      // K stage s at sk + s * kTB
   const uint32_t sv = sk + Cfg::kStages * kTB;                // V stage s at sv + s * kTB
   const uint32_t bar0 = sv + Cfg::kStages * kTB;              // kTma: stage s's mbarrier at bar0 + 8 s
+  const uint32_t barq = bar0 + Cfg::kBarBytes - 8;            // Q's (tqy)
 
   const int tile = gridDim.x - 1 - blockIdx.x;
   const int h = blockIdx.y, b = blockIdx.z;
@@ -443,7 +460,6 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
 
   const tc::TileKeys keys(tile, kBQ, BK, N, geo);
   const int q0 = keys.q0, C = keys.C, local0 = keys.local0, total = keys.total, ntiles = keys.ntiles;
-  const int ntma = Cfg::kTma && tma ? C / BK : 0;   // tiles 0 .. ntma - 1 (summaries only) by TMA
   const int bh = b * Hkv + hk;
 
   const T* qh = q + ((size_t)b * H + h) * (size_t)N * HD;
@@ -451,14 +467,34 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   const T* vh = v + ((size_t)b * Hkv + hk) * (size_t)N * HD;
   T* yh = y + ((size_t)b * H + h) * (size_t)N * HD;
 
-  // ---- prologue, three commit groups: Q (rows >= N zero), tile 0, tile 1 (empty if none)
+  // ---- prologue: Q (rows >= N zero) by TMA on its mbarrier (tqy) or as a commit group of
+  // cp.async (empty with TMA), then one commit group for each of the first kAhead key tiles
   static_assert(kBQ * kChunks % kThreads == 0, "whole chunks per thread");
+  const int ntma = Cfg::kTma && tma ? C / BK : 0;   // tiles 0 .. ntma - 1 (summaries only) by TMA
+  // (the loop's first barrier publishes the mbarriers initialised here)
+  if (threadIdx.x == 0 && (tqy || ntma > 0)) {
+    if (tqy) PrefetchTensorMap(&tmq);
+    if (ntma > 0) {
+      PrefetchTensorMap(&tmk);
+      PrefetchTensorMap(&tmv);
+    }
 #pragma unroll
-  for (int it = 0; it < kBQ * kChunks / kThreads; it++) {
-    const int e = threadIdx.x + it * kThreads;
-    const int r = e / kChunks, c = e % kChunks;
-    const bool valid = q0 + r < N;
-    CpAsync16(sq + Swz(kBQ, r, c), valid ? qh + (size_t)(q0 + r) * HD + c * 8 : qh, valid);
+    for (int i = 0; i < Cfg::kBarBytes / 8; i++) MbarInit(bar0 + 8 * i);
+    FenceMbarInit();
+    if (tqy) {
+      MbarExpectTx(barq, (uint32_t)Cfg::kQBytes);
+#pragma unroll
+      for (int p = 0; p < HD / 64; p++) TmaLoad3d(sq + p * kBQ * 128, &tmq, 64 * p, q0, b * H + h, barq);
+    }
+  }
+  if (!tqy) {
+#pragma unroll
+    for (int it = 0; it < kBQ * kChunks / kThreads; it++) {
+      const int e = threadIdx.x + it * kThreads;
+      const int r = e / kChunks, c = e % kChunks;
+      const bool valid = q0 + r < N;
+      CpAsync16(sq + Swz(kBQ, r, c), valid ? qh + (size_t)(q0 + r) * HD + c * 8 : qh, valid);
+    }
   }
   CpAsyncCommit();
   // key tile i (< ntiles) into stage st: by TMA (thread 0) when i < ntma, else cp.async by all threads
@@ -470,22 +506,20 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
       LoadKeyTile<T, HD, BK>(sk + st * kTB, sv + st * kTB, kh, vh, i * BK, C, total, S, local0);
     }
   };
-  if constexpr (Cfg::kTma) {
-    if (threadIdx.x == 0 && ntma > 0) {   // the loop's first barrier publishes the initialised mbarriers
-      PrefetchTensorMap(&tmk);
-      PrefetchTensorMap(&tmv);
-#pragma unroll
-      for (int st = 0; st < Cfg::kStages; st++) MbarInit(bar0 + 8 * st);
-      FenceMbarInit();
-    }
-  }
 #pragma unroll
   for (int st = 0; st < Cfg::kAhead; st++) {
     if (st < ntiles) load_tile(st, st);
     CpAsyncCommit();
   }
   if (negate) {  // flip the sign bits of this thread's own Q chunks (visible to it after the wait)
-    if constexpr (Cfg::kAhead == 2) CpAsyncWait2(); else CpAsyncWait1();
+    if (tqy) {
+      __syncthreads();   // publishes Q's mbarrier
+      MbarWait(barq, 0u);
+    } else if constexpr (Cfg::kAhead == 2) {
+      CpAsyncWait2();
+    } else {
+      CpAsyncWait1();
+    }
 #pragma unroll
     for (int it = 0; it < kBQ * kChunks / kThreads; it++) {
       const int e = threadIdx.x + it * kThreads;
@@ -513,8 +547,12 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
   do {   // ntiles >= 1 (a query sees itself): no path around the loop joins o's zeros with the last P V
     const int t0 = t * BK;
     if constexpr (Cfg::kAhead == 2) CpAsyncWait1(); else CpAsyncWait0();   // this thread's copies of tile t (and Q) landed
-    FenceProxyAsync();     // ... and are visible to the async proxy (wgmma); its reads of tile t - 1 precede TMA's writes
+    // ... and are visible to the async proxy (wgmma): only tiles by cp.async, and at tile 0 Q (by
+    // cp.async or flipped by negate) need the fence; wgmma's reads of tile t - 1, done before the
+    // barrier, precede TMA's writes into its stage without one (both are the async proxy)
+    if (t == 0 || t >= ntma) FenceProxyAsync();
     __syncthreads();       // ... for every thread's copies; also: every warp is done with tile t - 1
+    if (t == 0 && tqy) MbarWait(barq, 0u);   // Q landed
     if (t < ntma) {        // a TMA tile: its bytes landed (the mbarrier's phase completes)
       MbarWait(bar0 + 8 * stage, (phase >> stage) & 1u);
       phase ^= 1u << stage;
@@ -632,13 +670,24 @@ WgmmaKernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restric
     *reinterpret_cast<uint32_t*>(sq_ptr + Swz(kBQ, r0, dt) + 4 * t4) = Pack<T>(o[4 * dt] * inv0, o[4 * dt + 1] * inv0);
     *reinterpret_cast<uint32_t*>(sq_ptr + Swz(kBQ, r0 + 8, dt) + 4 * t4) = Pack<T>(o[4 * dt + 2] * inv1, o[4 * dt + 3] * inv1);
   }
-  __syncwarp();                        // each warp stores its own 16 rows
+  if (tqy) {                           // each warp's 16 rows as one TMA box a panel (rows >= N clipped)
+    FenceProxyAsync();                 // this thread's staging writes, visible to the bulk copy
+    __syncwarp();
+    if (lane == 0) {
 #pragma unroll
-  for (int it = 0; it < 16 * kChunks / 32; it++) {
-    const int e = lane + 32 * it;
-    const int r = 16 * warp + e / kChunks, c = e % kChunks;
-    if (q0 + r < N)
-      *reinterpret_cast<uint4*>(yh + (size_t)(q0 + r) * HD + c * 8) = *reinterpret_cast<const uint4*>(sq_ptr + Swz(kBQ, r, c));
+      for (int p = 0; p < HD / 64; p++) TmaStore3d(&tmy, sq + p * kBQ * 128 + 16 * warp * 128, 64 * p, q0 + 16 * warp, b * H + h);
+      BulkCommit();
+      BulkWaitRead();                  // the staging must outlive the copy's reads
+    }
+  } else {
+    __syncwarp();                      // each warp stores its own 16 rows
+#pragma unroll
+    for (int it = 0; it < 16 * kChunks / 32; it++) {
+      const int e = lane + 32 * it;
+      const int r = 16 * warp + e / kChunks, c = e % kChunks;
+      if (q0 + r < N)
+        *reinterpret_cast<uint4*>(yh + (size_t)(q0 + r) * HD + c * 8) = *reinterpret_cast<const uint4*>(sq_ptr + Swz(kBQ, r, c));
+    }
   }
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 }
@@ -714,6 +763,22 @@ inline bool SummaryMap(CUtensorMap* map, const void* base, const Problem& p) {
                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
+// q or y [B][H][N][hd] as a 3-d tensor (d < hd, position < N, b H + h), so that the box (64, rows, 1)
+// at (64 p, q0, bh) is panel p of rows q0 .. q0 + rows - 1 of one head, 128 bytes a row, with the
+// 128-byte swizzle of our Q tile; rows past N read as zeros and are not written. False if the
+// driver cannot encode it (the kernel then moves Q and y with cp.async and plain stores).
+inline bool RowMap(CUtensorMap* map, const void* base, const Problem& p, int rows) {
+  const PFN_cuTensorMapEncodeTiled_v12000 encode = TensorMapEncoder();
+  if (!encode) return false;
+  const cuuint64_t dims[3] = {(cuuint64_t)p.hd, (cuuint64_t)p.N, (cuuint64_t)(p.B * p.H)};
+  const cuuint64_t strides[2] = {(cuuint64_t)p.hd * 2, (cuuint64_t)(p.N * p.hd * 2)};
+  const cuuint32_t box[3] = {64, (cuuint32_t)rows, 1};
+  const cuuint32_t unit[3] = {1, 1, 1};
+  return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, 3, const_cast<void*>(base), dims, strides, box, unit,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
 template <typename T, int HD, int BK>
 cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   using Cfg = Config<HD, BK>;
@@ -723,10 +788,13 @@ cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   const float sl2 = std::fabs(p.scale) * 1.4426950408889634f;  // |scale| * log2(e)
   CUtensorMap tmk = {}, tmv = {};
   const bool tma = Cfg::kTma && SummaryMap<BK>(&tmk, p.k, p) && SummaryMap<BK>(&tmv, p.v, p);
+  CUtensorMap tmq = {}, tmy = {};   // Q as one box of kBQ rows a panel, y as one of 16 (a warp's rows)
+  const bool tqy = RowMap(&tmq, p.q, p, kBQ) && RowMap(&tmy, p.y, p, 16);
   dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
   kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
-      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, tc::BlockGeometry((int)p.S), sl2, p.scale < 0.f, tmk, tmv, tma);
+      (int)p.H, (int)p.Hkv, (int)p.N, (int)p.S, tc::BlockGeometry((int)p.S), sl2, p.scale < 0.f, tmk, tmv, tma,
+      tmq, tmy, tqy);
   return cudaGetLastError();
 }
 
