@@ -65,6 +65,8 @@
 #pragma once
 #include <atomic>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <cuda.h>           // CUtensorMap (a type only: the encoder is found through the runtime)
 #include <cudaTypedefs.h>   // PFN_cuTensorMapEncodeTiled
 
@@ -763,6 +765,16 @@ inline bool SummaryMap(CUtensorMap* map, const void* base, const Problem& p) {
                 CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
+// False when the environment sets CATONNX_WGMMA_TMA=0: every load by cp.async and y by plain
+// stores, the paths taken when the driver cannot encode a tensor map (so tests can reach them).
+inline bool TmaAllowed() {
+  static const bool on = [] {
+    const char* e = std::getenv("CATONNX_WGMMA_TMA");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
 // q or y [B][H][N][hd] as a 3-d tensor (d < hd, position < N, b H + h), so that the box (64, rows, 1)
 // at (64 p, q0, bh) is panel p of rows q0 .. q0 + rows - 1 of one head, 128 bytes a row, with the
 // 128-byte swizzle of our Q tile; rows past N read as zeros and are not written. False if the
@@ -787,9 +799,9 @@ cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   if (e != cudaSuccess) return e;
   const float sl2 = std::fabs(p.scale) * 1.4426950408889634f;  // |scale| * log2(e)
   CUtensorMap tmk = {}, tmv = {};
-  const bool tma = Cfg::kTma && SummaryMap<BK>(&tmk, p.k, p) && SummaryMap<BK>(&tmv, p.v, p);
+  const bool tma = Cfg::kTma && TmaAllowed() && SummaryMap<BK>(&tmk, p.k, p) && SummaryMap<BK>(&tmv, p.v, p);
   CUtensorMap tmq = {}, tmy = {};   // Q as one box of kBQ rows a panel, y as one of 16 (a warp's rows)
-  const bool tqy = RowMap(&tmq, p.q, p, kBQ) && RowMap(&tmy, p.y, p, 16);
+  const bool tqy = TmaAllowed() && RowMap(&tmq, p.q, p, kBQ) && RowMap(&tmy, p.y, p, 16);
   dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
   kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),

@@ -21,6 +21,8 @@
 #              BENCH_OUT (build directory, default /tmp/catonnx-kernel-bench), PTXAS_VERBOSE=1 (register report),
 #              BENCH_ARCH_FLAGS (default "-gencode arch=compute_90a,code=sm_90a"; the library's set, sm_90 + sm_90a
 #              + sm_80, shows which image the runtime loads: the bench header's "sm_90a image loaded")
+#              CATONNX_WGMMA_TMA=0 (read by the kernel's launcher): no TMA, every tile and Q by cp.async and y by
+#              plain stores, the wgmma kernel's paths for a driver that cannot encode tensor maps (check them so)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NATIVE=$(cd "$HERE/../../main/native" && pwd)
