@@ -32,6 +32,9 @@
 //       hardware applies the XOR to the final address), SBO = 1024 (next 8 rows), LBO unused (1).
 //   V (N-major):    start = V + 16 keys * 128 bytes per k-step, SBO = 1024 (next 8 keys),
 //                   LBO = BK * 128 (next panel: d + 64).
+// Q: one TMA box a panel of a 3-d tensor map (d, position, head; RowMap) on an mbarrier of its own, rows
+// past N zero-filled; y: staged in the Q tile, then one TMA store a warp and panel, rows past N clipped
+// (the store of y by TMA measured 1.02-1.08x, Q 1.00-1.04x; cp.async and 16-byte stores without maps).
 // Loads: K and V of one key tile per stage, three stages with one barrier per tile: the barrier
 // publishing tile t also proves every warp done with tile t - 1, whose stage then receives tile
 // t + 2 (kAhead = 2 tiles in flight behind the MMAs), issued while S of tile t runs; at head_dim
@@ -61,7 +64,8 @@
 // a last tile at most half full, and part of the exponentials as an FMA polynomial: all slower.
 // Session 12 (kernel-bench-session12.md): the local keys first, per warp on mma.sync, then a loop over
 // summaries only (0.77-0.97x; that loop alone is 1.11-1.52x, so the local keys cost the difference);
-// the tile loop unrolled over its stages (0.99-1.01x).
+// the tile loop unrolled over its stages (0.99-1.01x). Session 13 (kernel-bench-session13.md): y staged in a
+// free stage so that the epilogue needs no CTA barrier (0.995-1.009x).
 #pragma once
 #include <atomic>
 #include <climits>
