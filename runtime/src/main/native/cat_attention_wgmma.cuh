@@ -753,24 +753,6 @@ inline PFN_cuTensorMapEncodeTiled_v12000 TensorMapEncoder() {
   return fn;
 }
 
-// The summaries of k (or v) [B][Hkv][N][hd] as a 4-d tensor: (d < hd, position in block < S,
-// block < N / S, b Hkv + hk), so that the box (64, 1, BK, 1) at (64 p, 0, c, bh) is panel p of the
-// summaries c .. c + BK - 1 (rows c S), 128 bytes a row, written with the 128-byte swizzle of our
-// stages. Only whole blocks: a query tile's summaries are blocks before its own. False if the
-// driver cannot encode it (the kernel then loads every tile with cp.async).
-template <int BK>
-inline bool SummaryMap(CUtensorMap* map, const void* base, const Problem& p) {
-  const PFN_cuTensorMapEncodeTiled_v12000 encode = TensorMapEncoder();
-  if (!encode || p.N / p.S < 1) return false;
-  const cuuint64_t dims[4] = {(cuuint64_t)p.hd, (cuuint64_t)p.S, (cuuint64_t)(p.N / p.S), (cuuint64_t)(p.B * p.Hkv)};
-  const cuuint64_t strides[3] = {(cuuint64_t)p.hd * 2, (cuuint64_t)(p.S * p.hd * 2), (cuuint64_t)(p.N * p.hd * 2)};
-  const cuuint32_t box[4] = {64, 1, BK, 1};
-  const cuuint32_t unit[4] = {1, 1, 1, 1};
-  return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, 4, const_cast<void*>(base), dims, strides, box, unit,
-                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
-                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
-}
-
 // False when the environment sets CATONNX_WGMMA_TMA=0: every load by cp.async and y by plain
 // stores, the paths taken when the driver cannot encode a tensor map (so tests can reach them).
 inline bool TmaAllowed() {
@@ -781,20 +763,45 @@ inline bool TmaAllowed() {
   return on;
 }
 
+// A tensor map of 16-bit elements over base, rank dims with the given byte strides (all but the
+// innermost) and box, 128-byte swizzled as our shared-memory tiles are; out-of-bounds rows read as
+// zeros and are not written. False without TMA (TmaAllowed) or when the driver cannot encode it.
+template <int R>
+inline bool SwizzledMap(CUtensorMap* map, const void* base, const cuuint64_t (&dims)[R], const cuuint64_t (&strides)[R - 1],
+                        const cuuint32_t (&box)[R]) {
+  if (!TmaAllowed()) return false;
+  const PFN_cuTensorMapEncodeTiled_v12000 encode = TensorMapEncoder();
+  if (!encode) return false;
+  cuuint32_t unit[R];
+  for (int i = 0; i < R; i++) unit[i] = 1;
+  return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, R, const_cast<void*>(base), dims, strides, box, unit,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+// The summaries of k (or v) [B][Hkv][N][hd] as a 4-d tensor: (d < hd, position in block < S,
+// block < N / S, b Hkv + hk), so that the box (64, 1, BK, 1) at (64 p, 0, c, bh) is panel p of the
+// summaries c .. c + BK - 1 (rows c S), 128 bytes a row, written with the 128-byte swizzle of our
+// stages. Only whole blocks: a query tile's summaries are blocks before its own. False if the
+// driver cannot encode it (the kernel then loads every tile with cp.async).
+template <int BK>
+inline bool SummaryMap(CUtensorMap* map, const void* base, const Problem& p) {
+  if (p.N / p.S < 1) return false;
+  const cuuint64_t dims[4] = {(cuuint64_t)p.hd, (cuuint64_t)p.S, (cuuint64_t)(p.N / p.S), (cuuint64_t)(p.B * p.Hkv)};
+  const cuuint64_t strides[3] = {(cuuint64_t)p.hd * 2, (cuuint64_t)(p.S * p.hd * 2), (cuuint64_t)(p.N * p.hd * 2)};
+  const cuuint32_t box[4] = {64, 1, BK, 1};
+  return SwizzledMap(map, base, dims, strides, box);
+}
+
 // q or y [B][H][N][hd] as a 3-d tensor (d < hd, position < N, b H + h), so that the box (64, rows, 1)
 // at (64 p, q0, bh) is panel p of rows q0 .. q0 + rows - 1 of one head, 128 bytes a row, with the
 // 128-byte swizzle of our Q tile; rows past N read as zeros and are not written. False if the
 // driver cannot encode it (the kernel then moves Q and y with cp.async and plain stores).
 inline bool RowMap(CUtensorMap* map, const void* base, const Problem& p, int rows) {
-  const PFN_cuTensorMapEncodeTiled_v12000 encode = TensorMapEncoder();
-  if (!encode) return false;
   const cuuint64_t dims[3] = {(cuuint64_t)p.hd, (cuuint64_t)p.N, (cuuint64_t)(p.B * p.H)};
   const cuuint64_t strides[2] = {(cuuint64_t)p.hd * 2, (cuuint64_t)(p.N * p.hd * 2)};
   const cuuint32_t box[3] = {64, (cuuint32_t)rows, 1};
-  const cuuint32_t unit[3] = {1, 1, 1};
-  return encode(map, CU_TENSOR_MAP_DATA_TYPE_UINT16, 3, const_cast<void*>(base), dims, strides, box, unit,
-                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
-                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+  return SwizzledMap(map, base, dims, strides, box);
 }
 
 template <typename T, int HD, int BK>
@@ -805,9 +812,9 @@ cudaError_t Launch(const Problem& p, cudaStream_t stream) {
   if (e != cudaSuccess) return e;
   const float sl2 = std::fabs(p.scale) * 1.4426950408889634f;  // |scale| * log2(e)
   CUtensorMap tmk = {}, tmv = {};
-  const bool tma = Cfg::kTma && TmaAllowed() && SummaryMap<BK>(&tmk, p.k, p) && SummaryMap<BK>(&tmv, p.v, p);
+  const bool tma = Cfg::kTma && SummaryMap<BK>(&tmk, p.k, p) && SummaryMap<BK>(&tmv, p.v, p);
   CUtensorMap tmq = {}, tmy = {};   // Q as one box of kBQ rows a panel, y as one of 16 (a warp's rows)
-  const bool tqy = TmaAllowed() && RowMap(&tmq, p.q, p, kBQ) && RowMap(&tmy, p.y, p, 16);
+  const bool tqy = RowMap(&tmq, p.q, p, kBQ) && RowMap(&tmy, p.y, p, 16);
   dim3 grid((unsigned)((p.N + kBQ - 1) / kBQ), (unsigned)p.H, (unsigned)p.B);
   kernel<<<grid, kThreads, Cfg::kSmemBytes, stream>>>(
       static_cast<const T*>(p.q), static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<T*>(p.y),
