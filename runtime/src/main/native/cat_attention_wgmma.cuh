@@ -67,7 +67,9 @@
 // the tile loop unrolled over its stages (0.99-1.01x). Session 13 (kernel-bench-session13.md): y staged in a
 // free stage so that the epilogue needs no CTA barrier (0.995-1.009x); every key tile by TMA in 8-row boxes,
 // the local keys from an 8-aligned candidate (0.81-0.995x); Q in registers at head_dim 128 / BK 32, S in the RS
-// form (3 CTAs an SM instead of 4: 0.85-1.00x); 48-key tiles at head_dim 64 (0.95-0.97x).
+// form (3 CTAs an SM instead of 4: 0.85-1.00x); 48-key tiles at head_dim 64 (0.95-0.97x). Session 14
+// (kernel-bench-session14.md): a narrow last key tile at BK 64 (0.98-1.01x); two warpgroups a CTA whose
+// MMA blocks take turns, FA3's ping-pong (0.84-0.92x).
 #pragma once
 #include <atomic>
 #include <climits>
