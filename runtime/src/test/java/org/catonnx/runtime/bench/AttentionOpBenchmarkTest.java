@@ -103,6 +103,23 @@ class AttentionOpBenchmarkTest {
     }
 
     @Test
+    void theBenchChecksumIsEachHeadsLastElement() {
+        Problem p = new Problem(2, 4, 2, 12, 4, 8);
+        for (Form f : catForms()) {
+            float[] y = run(p, f, 1).get(AttentionBenchGraphs.OUTPUT).toFloats();
+            int perHead = y.length / (p.batch() * p.heads());
+            double want = 0;
+            for (int bh = 0; bh < p.batch() * p.heads(); bh++) want += y[(bh + 1) * perHead - 1];
+            byte[] model = new OnnxModel(AttentionBenchGraphs.build(p, f, DType.FLOAT, false)).toBytes();
+            try (ModelSession s = OrtRuntime.get().open(model, config(f))) {
+                float got = s.run(Map.of(AttentionBenchGraphs.REPS, TensorData.ofLongs(new long[] {1})))
+                        .get(AttentionBenchGraphs.CHECKSUM).toFloats()[0];
+                assertEquals(want, got, 1e-5, f + " checksum, " + p);
+            }
+        }
+    }
+
+    @Test
     void catPairsFollowTheMask() {
         for (int blocks = 1; blocks <= 6; blocks++) {
             for (int s = 1; s <= 9; s++) {
