@@ -26,7 +26,7 @@ import java.util.Map;
 public final class AttentionBenchGraphs {
     /** int64 scalar: how many times the Loop runs the attention. */
     public static final String REPS = "reps";
-    /** float32 scalar: the sum of the last attention result. */
+    /** float32 scalar: the sum of each head's last element of the last attention result (with the output: of all of it). */
     public static final String CHECKSUM = "checksum";
     /** int64 scalar: iterations the Loop ran (to check that it really repeats). */
     public static final String ITERATIONS = "iterations";

@@ -41,7 +41,12 @@ class AttentionOpBenchmarkTest {
 
     /** Outputs of one run with R repetitions, the full result included. */
     static Map<String, TensorData> run(Problem p, Form f, long reps) {
-        byte[] model = new OnnxModel(AttentionBenchGraphs.build(p, f, DType.FLOAT, true)).toBytes();
+        return run(p, f, reps, true);
+    }
+
+    /** Outputs of one run with R repetitions; withOutput: the full result too, else the benchmark's graph. */
+    static Map<String, TensorData> run(Problem p, Form f, long reps, boolean withOutput) {
+        byte[] model = new OnnxModel(AttentionBenchGraphs.build(p, f, DType.FLOAT, withOutput)).toBytes();
         try (ModelSession s = OrtRuntime.get().open(model, config(f))) {
             return s.run(Map.of(AttentionBenchGraphs.REPS, TensorData.ofLongs(new long[] {reps})));
         }
@@ -110,12 +115,8 @@ class AttentionOpBenchmarkTest {
             int perHead = y.length / (p.batch() * p.heads());
             double want = 0;
             for (int bh = 0; bh < p.batch() * p.heads(); bh++) want += y[(bh + 1) * perHead - 1];
-            byte[] model = new OnnxModel(AttentionBenchGraphs.build(p, f, DType.FLOAT, false)).toBytes();
-            try (ModelSession s = OrtRuntime.get().open(model, config(f))) {
-                float got = s.run(Map.of(AttentionBenchGraphs.REPS, TensorData.ofLongs(new long[] {1})))
-                        .get(AttentionBenchGraphs.CHECKSUM).toFloats()[0];
-                assertEquals(want, got, 1e-5, f + " checksum, " + p);
-            }
+            float got = run(p, f, 1, false).get(AttentionBenchGraphs.CHECKSUM).toFloats()[0];
+            assertEquals(want, got, 1e-5, f + " checksum, " + p);
         }
     }
 
